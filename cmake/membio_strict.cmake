@@ -1,0 +1,28 @@
+# Strict build settings for membio's own tests and examples. They are never put
+# on the membio library target: its users choose their own warnings and flags.
+
+set(MEMBIO_SANITIZE "" CACHE STRING
+    "Sanitizers for tests and examples, e.g. address,undefined (empty: none)")
+
+if(MEMBIO_SANITIZE AND NOT CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+  message(FATAL_ERROR "membio: MEMBIO_SANITIZE needs GCC or Clang, "
+                      "not ${CMAKE_CXX_COMPILER_ID}")
+endif()
+
+# Turns every warning into an error, and adds the sanitizers chosen in
+# MEMBIO_SANITIZE, on one test or example target.
+function(membio_strict_target target)
+  if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+    target_compile_options(${target} PRIVATE
+                           -Wall -Wextra -Wpedantic -Werror)
+  endif()
+
+  # Without recovery the first report aborts the run, so a test cannot pass
+  # while the sanitizer is complaining.
+  if(MEMBIO_SANITIZE)
+    set(flags -fsanitize=${MEMBIO_SANITIZE} -fno-omit-frame-pointer
+              -fno-sanitize-recover=all)
+    target_compile_options(${target} PRIVATE ${flags})
+    target_link_options(${target} PRIVATE ${flags})
+  endif()
+endfunction()

@@ -1,0 +1,224 @@
+// Channel<Role>: one TLS connection over two memory buffers; owns the SSL.
+#ifndef MEMBIO_CHANNEL_HPP
+#define MEMBIO_CHANNEL_HPP
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <vector>
+
+#include "certificate.hpp"
+#include "context.hpp"
+#include "detail/engine.hpp"
+#include "detail/error_queue.hpp"
+#include "detail/handle.hpp"
+#include "detail/openssl.hpp"
+#include "error.hpp"
+#include "role.hpp"
+#include "status.hpp"
+
+namespace membio {
+
+template <Role R>
+class Channel;
+
+namespace detail {
+
+/// Lets the free functions of io.hpp reach a channel's core.
+struct ChannelAccess {
+  template <Role R>
+  static ChannelCore* core(const Channel<R>& channel) noexcept {
+    return channel.core_.get();
+  }
+};
+
+}  // namespace detail
+
+/// One TLS connection that never touches a socket. The caller moves the
+/// ciphertext: `feed` gives it what arrived from the peer, `drain` takes
+/// what must be sent. `handshake`, `write_plaintext`, `read_plaintext` and
+/// `close` (in io.hpp) do the rest and say what is needed next.
+///
+///     membio::Channel<membio::client> channel(context, "example.com");
+///     while (membio::handshake(channel) != membio::Status::done) {
+///       send_to_peer(membio::drain_all(channel));
+///       membio::feed(channel, receive_from_peer());
+///     }
+///
+/// A channel does no I/O, starts no threads, sets no timers and never
+/// retries: the caller's loop does all of that.
+///
+/// Thread safety: a channel belongs to one thread at a time. Move-only; a
+/// moved-from channel is empty and its operations report
+/// `errc::empty_object`.
+template <Role R>
+class Channel {
+ public:
+  /// Makes a channel from `context`. A client channel made this way sends no
+  /// server name; if its context verifies the peer, the handshake fails with
+  /// `errc::no_server_name`. Throws `membio::error` when the context is
+  /// empty, when a server context has no certificate and key
+  /// (`errc::no_certificate`), or when OpenSSL cannot allocate.
+  explicit Channel(const Context<R>& context) { open(context); }
+
+  /// Makes a client channel that sends `server_name` (SNI) and verifies the
+  /// server's certificate against it: a DNS name, or an IPv4 or IPv6
+  /// address, which is checked against the certificate's IP entries and not
+  /// sent. Throws `membio::error` as above, and with
+  /// `errc::invalid_argument` for an empty name.
+  template <Role Q = R, std::enable_if_t<Q == Role::client, int> = 0>
+  Channel(const Context<R>& context, std::string_view server_name) {
+    open(context);
+    set_server_name(server_name);
+  }
+
+  Channel(Channel&&) noexcept = default;
+  Channel& operator=(Channel&&) noexcept = default;
+
+  /// Whether the handshake has finished.
+  bool handshake_done() const noexcept {
+    return core_ && core_->handshake_done;
+  }
+
+  /// How far the connection has closed.
+  CloseState close_state() const noexcept {
+    return detail::close_state(core_.get());
+  }
+
+  /// The fatal error that ended the channel, or an empty code.
+  std::error_code failure() const noexcept {
+    return core_ ? core_->failure : make_error_code(errc::empty_object);
+  }
+
+  /// The message of the last failed operation on this channel, e.g.
+  /// "handshake: certificate verify failed (SSL routines); verify: hostname
+  /// mismatch; alert sent: bad certificate". Callers of the
+  /// `std::error_code&` overloads read the details here.
+  std::string last_error_message() const {
+    return core_ ? core_->message : std::string();
+  }
+
+  /// The negotiated protocol version as OpenSSL names it ("TLSv1.3"), or an
+  /// empty string before the handshake is done.
+  std::string protocol_version() const {
+    return handshake_done() ? SSL_get_version(ssl()) : "";
+  }
+
+  /// The negotiated cipher suite as OpenSSL names it
+  /// ("TLS_AES_256_GCM_SHA384"), or an empty string before the handshake.
+  std::string cipher_suite() const {
+    const SSL_CIPHER* cipher = handshake_done() ? SSL_get_current_cipher(ssl())
+                                                : nullptr;
+    return cipher ? SSL_CIPHER_get_name(cipher) : "";
+  }
+
+  /// The key-exchange group ("X25519", "secp256r1"), or an empty string
+  /// before the handshake or when none was used.
+  std::string key_exchange_group() const {
+    const int group = handshake_done() ? SSL_get_negotiated_group(ssl()) : 0;
+    const char* name = group ? SSL_group_to_name(ssl(), group) : nullptr;
+    return name ? name : "";
+  }
+
+  /// The peer's own certificate; empty when it sent none.
+  Certificate peer_certificate() const {
+    return Certificate(core_ ? SSL_get0_peer_certificate(ssl()) : nullptr);
+  }
+
+  /// The peer's chain as verification built it, from the peer's certificate
+  /// up to the trusted root; empty when the peer was not verified.
+  std::vector<Certificate> verified_chain() const {
+    std::vector<Certificate> chain;
+    STACK_OF(X509)* stack = core_ ? SSL_get0_verified_chain(ssl()) : nullptr;
+    for (int index = 0; stack && index < sk_X509_num(stack); ++index) {
+      chain.emplace_back(sk_X509_value(stack, index));
+    }
+    return chain;
+  }
+
+  /// The OpenSSL object, still owned by this channel; null when empty.
+  /// Changing it behind membio's back voids membio's guarantees.
+  SSL* native_handle() const noexcept { return core_ ? ssl() : nullptr; }
+
+  /// Whether this channel owns a connection (false once moved from).
+  explicit operator bool() const noexcept { return core_ != nullptr; }
+
+ private:
+  friend struct detail::ChannelAccess;
+
+  SSL* ssl() const noexcept { return core_->ssl.get(); }
+
+  void open(const Context<R>& context) {
+    detail::ErrorQueueScope scope;
+    SSL_CTX* shared = context.native_handle();
+    if (!shared) throw_error(errc::empty_object, "context is empty");
+    if (R == Role::server && (!SSL_CTX_get0_certificate(shared) ||
+                              !SSL_CTX_get0_privatekey(shared))) {
+      throw_error(errc::no_certificate,
+                  "server context has no certificate or private key");
+    }
+
+    auto core = std::make_unique<detail::ChannelCore>();
+    core->ssl.reset(SSL_new(shared));
+    detail::BioHandle incoming(BIO_new(BIO_s_mem()));
+    detail::BioHandle outgoing(BIO_new(BIO_s_mem()));
+    if (!core->ssl || !incoming || !outgoing) throw_openssl_error();
+
+    // An empty input BIO means "no data yet" until feed_eof says otherwise.
+    BIO_set_mem_eof_return(incoming.get(), -1);
+    core->incoming = incoming.get();
+    core->outgoing = outgoing.get();
+    // SSL_set_bio takes ownership of both BIOs; only plain pointers remain.
+    SSL_set_bio(core->ssl.get(), incoming.release(), outgoing.release());
+
+    SSL_set_app_data(core->ssl.get(),
+                     static_cast<detail::ChannelNotes*>(core.get()));
+    SSL_set_info_callback(core->ssl.get(), &detail::info_trampoline);
+    if (R == Role::client) {
+      SSL_set_connect_state(core->ssl.get());
+      core->needs_server_name = context.verifies_peer();
+    } else {
+      SSL_set_accept_state(core->ssl.get());
+    }
+    core_ = std::move(core);
+  }
+
+  void set_server_name(std::string_view name) {
+    detail::ErrorQueueScope scope;
+    if (name.empty() || name.find('\0') != std::string_view::npos) {
+      throw_error(errc::invalid_argument, "server name is empty or has NUL");
+    }
+
+    const std::string text(name);
+    detail::Asn1OctetStringHandle address(a2i_IPADDRESS(text.c_str()));
+    const bool ok =
+        address ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl()),
+                                                text.c_str()) == 1
+                : SSL_set_tlsext_host_name(ssl(), text.c_str()) == 1 &&
+                      SSL_set1_host(ssl(), text.c_str()) == 1;
+    if (!ok) throw_openssl_error();
+    core_->needs_server_name = false;
+  }
+
+  [[noreturn]] static void throw_error(errc condition, const char* detail) {
+    detail::throw_if_error(condition, std::string("channel: ") + detail);
+    std::abort();  // Not reached: the code above holds an error.
+  }
+
+  [[noreturn]] static void throw_openssl_error() {
+    std::error_code code;
+    const std::string message =
+        detail::fail_from_queue("channel", code, errc::invalid_argument);
+    detail::throw_if_error(code, message);
+    std::abort();  // Not reached: the code above holds an error.
+  }
+
+  std::unique_ptr<detail::ChannelCore> core_;
+};
+
+}  // namespace membio
+
+#endif  // MEMBIO_CHANNEL_HPP

@@ -1,0 +1,378 @@
+// The state machine behind a channel: one SSL, its two memory BIOs, and the
+// steps that turn OpenSSL's results into a Status or an error.
+#ifndef MEMBIO_DETAIL_ENGINE_HPP
+#define MEMBIO_DETAIL_ENGINE_HPP
+
+#include <algorithm>
+#include <climits>
+#include <cstddef>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "../bytes.hpp"
+#include "../error.hpp"
+#include "../status.hpp"
+#include "callbacks.hpp"
+#include "error_queue.hpp"
+#include "handle.hpp"
+#include "openssl.hpp"
+
+namespace membio::detail {
+
+/// Everything one channel owns. It lives on the heap so that the pointer
+/// OpenSSL keeps in the SSL's app data survives moves of the Channel.
+struct ChannelCore : ChannelNotes {
+  SslHandle ssl;
+  BIO* incoming = nullptr;  // Owned by `ssl`: ciphertext from the peer.
+  BIO* outgoing = nullptr;  // Owned by `ssl`: ciphertext for the peer.
+
+  bool handshake_done = false;
+  bool close_requested = false;
+  bool input_ended = false;
+  bool truncated = false;
+  bool needs_server_name = false;
+
+  // Plaintext written before the handshake finished, sealed once it has.
+  std::vector<unsigned char> queued_plaintext;
+
+  std::error_code failure;      // Sticky once set: the channel is dead.
+  std::string failure_message;  // Why, in full.
+  std::string message;          // The last failed call's message.
+};
+
+/// How one OpenSSL call ended, once `SSL_get_error` has been read.
+enum class Step { want_input, peer_closed, failed };
+
+/// Starts an operation: refuses an empty channel and a failed one, whose
+/// first error every later call repeats.
+inline bool begin(ChannelCore* core, const char* operation,
+                  std::error_code& code) {
+  code.clear();
+  if (!core) {
+    code = errc::empty_object;
+    return false;
+  }
+
+  core->message.clear();
+  if (core->failure) {
+    code = core->failure;
+    core->message = std::string(operation) + ": channel failed earlier: " +
+                    core->failure_message;
+    return false;
+  }
+  return true;
+}
+
+/// Ends an operation with an error that leaves the channel usable.
+inline void refuse(ChannelCore& core, const char* operation, errc condition,
+                   std::error_code& code, const char* detail = nullptr) {
+  code = condition;
+  core.message = std::string(operation) + ": " +
+                 (detail ? std::string(detail) : code.message());
+}
+
+/// Ends an operation with a fatal error, which the channel keeps.
+inline void fail(ChannelCore& core, std::error_code cause,
+                 std::string message, std::error_code& code) {
+  code = cause;
+  core.failure = cause;
+  core.failure_message = std::move(message);
+  core.message = core.failure_message;
+}
+
+/// Builds the message of a fatal OpenSSL failure from the error queue,
+/// emptying it, plus what the callbacks saw: the verification result, a
+/// callback's failure, and the fatal alert sent or received.
+inline std::string describe_failure(ChannelCore& core, const char* operation,
+                                    std::error_code& cause) {
+  std::string text;
+  cause = take_openssl_errors(text);
+  const auto add = [&text](const std::string& part) {
+    text += text.empty() ? part : "; " + part;
+  };
+
+  const long verify = SSL_get_verify_result(core.ssl.get());
+  if (verify != X509_V_OK && (SSL_get_verify_mode(core.ssl.get()) &
+                              SSL_VERIFY_PEER)) {
+    add(std::string("verify: ") + X509_verify_cert_error_string(verify));
+  }
+
+  if (!core.callback_failure.empty()) add(core.callback_failure);
+
+  if (core.alert >= 0 && (core.alert >> 8) == SSL3_AL_FATAL) {
+    add(std::string(core.alert_sent ? "alert sent: " : "alert received: ") +
+        SSL_alert_desc_string_long(core.alert));
+  }
+  return std::string(operation) + ": " + text;
+}
+
+/// Ends an operation whose input stopped without close_notify.
+inline void fail_truncated(ChannelCore& core, const char* operation,
+                           std::error_code& code) {
+  std::string reasons;
+  take_openssl_errors(reasons);
+  core.truncated = true;
+
+  std::string message = std::string(operation) + ": " +
+                        make_error_code(errc::truncated).message();
+  if (!reasons.empty()) message += " (" + reasons + ")";
+  fail(core, errc::truncated, std::move(message), code);
+}
+
+/// Turns the result of an SSL call that did not succeed into a Step; on a
+/// failure, records it.
+inline Step classify(ChannelCore& core, const char* operation, int result,
+                     std::error_code& code) {
+  const int reason = ERR_GET_REASON(ERR_peek_error());
+
+  switch (SSL_get_error(core.ssl.get(), result)) {
+    case SSL_ERROR_WANT_READ:
+      return Step::want_input;
+
+    case SSL_ERROR_ZERO_RETURN:
+      return Step::peer_closed;
+
+    case SSL_ERROR_SYSCALL:
+      // A memory BIO has no system calls: this is its end of input.
+      fail_truncated(core, operation, code);
+      return Step::failed;
+
+    case SSL_ERROR_SSL:
+      if (core.input_ended && reason == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+        fail_truncated(core, operation, code);
+        return Step::failed;
+      }
+      break;
+
+    default:
+      // WANT_WRITE cannot happen (a memory BIO takes every write), and the
+      // other values need features membio does not turn on; fail loudly
+      // rather than wait for input that would not help.
+      break;
+  }
+
+  std::error_code cause;
+  std::string message = describe_failure(core, operation, cause);
+  if (!cause) cause = errc::invalid_argument;
+  fail(core, cause, std::move(message), code);
+  return Step::failed;
+}
+
+/// What the caller must do while the channel waits.
+inline Status waiting_status(const ChannelCore& core) noexcept {
+  if (BIO_ctrl_pending(core.outgoing) > 0) return Status::send_output;
+  if (SSL_get_shutdown(core.ssl.get()) & SSL_RECEIVED_SHUTDOWN) {
+    return Status::closed;
+  }
+  return Status::need_input;
+}
+
+/// What the caller must do after an operation that did not fail.
+inline Status progress(const ChannelCore& core) noexcept {
+  const Status waiting = waiting_status(core);
+  if (waiting != Status::need_input || !core.handshake_done) return waiting;
+  return Status::done;
+}
+
+/// Seals plaintext into records in the outgoing BIO. Partial writes are off
+/// and a memory BIO takes everything, so success means every byte went in.
+inline bool seal(ChannelCore& core, const char* operation,
+                 const unsigned char* plaintext, std::size_t size,
+                 std::error_code& code) {
+  std::size_t written = 0;
+  const int result = SSL_write_ex(core.ssl.get(), plaintext, size, &written);
+  if (result == 1) return true;
+
+  // Only a renegotiation, which membio refuses, makes a write wait for
+  // input; anything but success is therefore fatal, never silently lost.
+  if (classify(core, operation, result, code) != Step::failed) {
+    fail(core, errc::invalid_argument,
+         std::string(operation) + ": write waited for input after handshake",
+         code);
+  }
+  return false;
+}
+
+/// Drives the handshake one step as far as the fed input allows.
+inline bool drive_handshake(ChannelCore& core, const char* operation,
+                            std::error_code& code) {
+  if (core.needs_server_name) {
+    fail(core, errc::no_server_name,
+         std::string(operation) +
+             ": no server name to verify the peer against; give the "
+             "client channel one, or skip verification on its context",
+         code);
+    return false;
+  }
+
+  const int result = SSL_do_handshake(core.ssl.get());
+  if (result == 1) {
+    core.handshake_done = true;
+    return true;
+  }
+  return classify(core, operation, result, code) != Step::failed;
+}
+
+/// Moves the connection as far as the input allows: the handshake, then
+/// the plaintext queued before it finished, then a close the caller asked
+/// for. Returns false on a fatal error.
+inline bool advance(ChannelCore& core, const char* operation,
+                    std::error_code& code) {
+  if (!core.handshake_done && !drive_handshake(core, operation, code)) {
+    return false;
+  }
+  if (!core.handshake_done) return true;
+
+  if (!core.queued_plaintext.empty()) {
+    if (!seal(core, operation, core.queued_plaintext.data(),
+              core.queued_plaintext.size(), code)) {
+      return false;
+    }
+    std::vector<unsigned char>().swap(core.queued_plaintext);
+  }
+
+  if (!core.close_requested ||
+      (SSL_get_shutdown(core.ssl.get()) & SSL_SENT_SHUTDOWN)) {
+    return true;
+  }
+  const int result = SSL_shutdown(core.ssl.get());
+  return result >= 0 || classify(core, operation, result, code) != Step::failed;
+}
+
+inline void feed(ChannelCore* core, ConstBytes ciphertext,
+                 std::error_code& code) {
+  ErrorQueueScope scope;
+  if (!begin(core, "feed", code)) return;
+  if (core->input_ended) {
+    refuse(*core, "feed", errc::input_ended, code,
+           "input already ended: feed_eof was called");
+    return;
+  }
+
+  std::size_t offset = 0;
+  while (offset < ciphertext.size()) {
+    const auto chunk = static_cast<int>(
+        std::min<std::size_t>(ciphertext.size() - offset, INT_MAX));
+    const int written = BIO_write(core->incoming, ciphertext.data() + offset,
+                                  chunk);
+    if (written <= 0) {
+      std::error_code cause;
+      std::string message = fail_from_queue("feed", cause, errc::invalid_argument);
+      fail(*core, cause, std::move(message), code);
+      return;
+    }
+    offset += static_cast<std::size_t>(written);
+  }
+}
+
+inline void feed_eof(ChannelCore* core, std::error_code& code) {
+  ErrorQueueScope scope;
+  if (!begin(core, "feed eof", code)) return;
+
+  // From now on an empty input BIO reads as the end of the stream instead
+  // of "no data yet".
+  BIO_set_mem_eof_return(core->incoming, 0);
+  core->input_ended = true;
+}
+
+inline std::size_t drain(ChannelCore* core, MutableBytes buffer,
+                         std::error_code& code) {
+  ErrorQueueScope scope;
+  code.clear();
+  if (!core) {
+    code = errc::empty_object;
+    return 0;
+  }
+
+  const auto chunk =
+      static_cast<int>(std::min<std::size_t>(buffer.size(), INT_MAX));
+  const int copied = chunk > 0 ? BIO_read(core->outgoing, buffer.data(), chunk)
+                               : 0;
+  return copied > 0 ? static_cast<std::size_t>(copied) : 0;
+}
+
+inline Status handshake(ChannelCore* core, std::error_code& code) {
+  ErrorQueueScope scope;
+  if (!begin(core, "handshake", code) || !advance(*core, "handshake", code)) {
+    return Status::closed;
+  }
+  return progress(*core);
+}
+
+inline Status write_plaintext(ChannelCore* core, ConstBytes plaintext,
+                              std::error_code& code) {
+  ErrorQueueScope scope;
+  if (!begin(core, "write", code)) return Status::closed;
+  if (core->close_requested) {
+    refuse(*core, "write", errc::closed, code);
+    return Status::closed;
+  }
+
+  if (core->handshake_done && core->queued_plaintext.empty()) {
+    if (!plaintext.empty() &&
+        !seal(*core, "write", plaintext.data(), plaintext.size(), code)) {
+      return Status::closed;
+    }
+    return progress(*core);
+  }
+
+  core->queued_plaintext.insert(core->queued_plaintext.end(), plaintext.data(),
+                                plaintext.data() + plaintext.size());
+  if (!advance(*core, "write", code)) return Status::closed;
+  return progress(*core);
+}
+
+inline ReadResult read_plaintext(ChannelCore* core, MutableBytes buffer,
+                                 std::error_code& code) {
+  ErrorQueueScope scope;
+  if (!begin(core, "read", code)) return {0, Status::closed};
+  if (buffer.empty()) {
+    refuse(*core, "read", errc::invalid_argument, code, "buffer is empty");
+    return {0, Status::closed};
+  }
+
+  if (!advance(*core, "read", code)) return {0, Status::closed};
+  if (!core->handshake_done) return {0, waiting_status(*core)};
+
+  std::size_t size = 0;
+  const int result =
+      SSL_read_ex(core->ssl.get(), buffer.data(), buffer.size(), &size);
+  if (result == 1) return {size, Status::done};
+
+  switch (classify(*core, "read", result, code)) {
+    case Step::want_input:
+      return {0, waiting_status(*core)};
+    case Step::peer_closed:
+    case Step::failed:
+      break;
+  }
+  return {0, Status::closed};
+}
+
+inline Status close(ChannelCore* core, std::error_code& code) {
+  ErrorQueueScope scope;
+  if (!begin(core, "close", code)) return Status::closed;
+
+  core->close_requested = true;
+  if (!advance(*core, "close", code)) return Status::closed;
+  return progress(*core);
+}
+
+inline CloseState close_state(const ChannelCore* core) noexcept {
+  if (!core) return CloseState::failed;
+  if (core->truncated) return CloseState::truncated;
+  if (core->failure) return CloseState::failed;
+
+  const int shutdown = SSL_get_shutdown(core->ssl.get());
+  const bool sent = (shutdown & SSL_SENT_SHUTDOWN) != 0;
+  const bool received = (shutdown & SSL_RECEIVED_SHUTDOWN) != 0;
+  if (sent && received) return CloseState::closed;
+  if (sent) return CloseState::close_sent;
+  if (received) return CloseState::close_received;
+  return CloseState::open;
+}
+
+}  // namespace membio::detail
+
+#endif  // MEMBIO_DETAIL_ENGINE_HPP

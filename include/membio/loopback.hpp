@@ -1,0 +1,252 @@
+// Loopback: a client and a server channel connected in one process, for
+// tests, demos and simulations.
+#ifndef MEMBIO_LOOPBACK_HPP
+#define MEMBIO_LOOPBACK_HPP
+
+#include <algorithm>
+#include <cstddef>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "channel.hpp"
+#include "error.hpp"
+#include "io.hpp"
+#include "role.hpp"
+#include "status.hpp"
+
+namespace membio {
+
+/// Pumps ciphertext between a client and a server channel that live in the
+/// same process, the way a network would, until both handshakes finish or
+/// one fails; then carries plaintext each way and closes both ends.
+///
+///     membio::Loopback loopback(client, server);
+///     loopback.handshake();
+///     std::string got = loopback.send_to_server("ping");
+///     loopback.close();
+///
+/// With a fragment size, ciphertext is delivered in pieces of at most that
+/// many bytes, and the receiver's handshake is driven after each piece, as a
+/// slow or fragmenting network would make it.
+///
+/// The loopback refers to the two channels and does not own them; they must
+/// outlive it. A pair that stops making progress is reported as
+/// `errc::stalled` instead of spinning.
+class Loopback {
+ public:
+  /// Connects `client` and `server`; `fragment_size` 0 delivers whole
+  /// flights.
+  Loopback(Channel<client>& client, Channel<server>& server,
+           std::size_t fragment_size = 0) noexcept
+      : client_(client), server_(server), fragment_size_(fragment_size) {}
+
+  /// Moves all pending ciphertext both ways once; returns how many bytes
+  /// moved. Errors are those of `feed`, `handshake`, `drain`.
+  std::size_t shuttle(std::error_code& code) {
+    failed_.clear();
+    return exchange(code);
+  }
+
+  std::size_t shuttle() {
+    std::error_code code;
+    const std::size_t moved = shuttle(code);
+    raise(code);
+    return moved;
+  }
+
+  /// Runs both handshakes to the end. When one side fails, its alert is
+  /// still delivered so that the other side records the failure too; the
+  /// first error is reported. `errc::stalled` when neither side can move.
+  void handshake(std::error_code& code) {
+    failed_.clear();
+    for (;;) {
+      const Status client_status = step(client_, code);
+      if (code) return;
+      const Status server_status = step(server_, code);
+      if (code) return;
+
+      if (client_status == Status::done && server_status == Status::done) {
+        return;
+      }
+      if (exchange(code) == 0 && !code) {
+        code = errc::stalled;
+        failed_ = "handshake: " + code.message();
+      }
+      if (code) return;
+    }
+  }
+
+  void handshake() {
+    std::error_code code;
+    handshake(code);
+    raise(code);
+  }
+
+  /// Writes `plaintext` on the client, delivers it, and returns all that the
+  /// server could read.
+  std::string send_to_server(ConstBytes plaintext, std::error_code& code) {
+    return send(client_, server_, plaintext, code);
+  }
+
+  std::string send_to_server(ConstBytes plaintext) {
+    std::error_code code;
+    std::string received = send_to_server(plaintext, code);
+    raise(code);
+    return received;
+  }
+
+  /// Writes `plaintext` on the server, delivers it, and returns all that the
+  /// client could read.
+  std::string send_to_client(ConstBytes plaintext, std::error_code& code) {
+    return send(server_, client_, plaintext, code);
+  }
+
+  std::string send_to_client(ConstBytes plaintext) {
+    std::error_code code;
+    std::string received = send_to_client(plaintext, code);
+    raise(code);
+    return received;
+  }
+
+  /// Closes both ends the orderly way: the client sends close_notify, the
+  /// server reads it and answers with its own, and the client reads that.
+  /// Afterwards both channels report `CloseState::closed`.
+  void close(std::error_code& code) {
+    failed_.clear();
+    if (closes(client_, server_, code)) closes(server_, client_, code);
+  }
+
+  void close() {
+    std::error_code code;
+    close(code);
+    raise(code);
+  }
+
+ private:
+  // Drives a side's handshake; once it is done, reports `done` even when
+  // ciphertext is still pending, since shuttling follows anyway.
+  template <Role R>
+  Status step(Channel<R>& channel, std::error_code& code) {
+    const Status status = membio::handshake(channel, code);
+    if (code) {
+      note_failure(channel);
+      deliver_alert(channel);
+    }
+    return channel.handshake_done() ? Status::done : status;
+  }
+
+  // After one side failed, hands its alert to the other side and lets that
+  // side process it, so that both record why the connection ended.
+  template <Role R>
+  void deliver_alert(Channel<R>& failed) {
+    std::error_code ignored;
+    if constexpr (R == Role::client) {
+      deliver(failed, server_, ignored);
+      (void)membio::handshake(server_, ignored);
+    } else {
+      deliver(failed, client_, ignored);
+      (void)membio::handshake(client_, ignored);
+    }
+  }
+
+  template <Role From, Role To>
+  std::size_t deliver(Channel<From>& from, Channel<To>& to,
+                      std::error_code& code) {
+    const std::vector<unsigned char> flight = drain_all_or_empty(from, code);
+    const std::size_t piece =
+        fragment_size_ ? fragment_size_ : std::max<std::size_t>(flight.size(), 1);
+
+    for (std::size_t offset = 0; offset < flight.size() && !code;
+         offset += piece) {
+      const std::size_t size = std::min(piece, flight.size() - offset);
+      feed(to, ConstBytes(flight.data() + offset, size), code);
+      if (!code && fragment_size_ && !to.handshake_done()) {
+        (void)membio::handshake(to, code);
+      }
+    }
+    if (code) note_failure(to);
+    return flight.size();
+  }
+
+  template <Role R>
+  std::vector<unsigned char> drain_all_or_empty(Channel<R>& channel,
+                                                std::error_code& code) {
+    std::vector<unsigned char> flight;
+    drain_into(channel, flight, code);
+    return flight;
+  }
+
+  template <Role From, Role To>
+  std::string send(Channel<From>& from, Channel<To>& to, ConstBytes plaintext,
+                   std::error_code& code) {
+    failed_.clear();
+    std::string received;
+    (void)write_plaintext(from, plaintext, code);
+    if (code) {
+      note_failure(from);
+      return received;
+    }
+
+    for (;;) {
+      const std::size_t moved = exchange(code);
+      if (!code) (void)read_plaintext_into(to, received, code);
+      if (code) note_failure(to);
+      if (code || moved == 0) return received;
+    }
+  }
+
+  // The closer sends close_notify and the other side reads until it sees
+  // it; returns false on an error.
+  template <Role From, Role To>
+  bool closes(Channel<From>& closer, Channel<To>& other,
+              std::error_code& code) {
+    (void)membio::close(closer, code);
+    if (code) {
+      note_failure(closer);
+      return false;
+    }
+
+    std::string ignored;
+    for (;;) {
+      const std::size_t moved = exchange(code);
+      const Status status =
+          code ? Status::closed : read_plaintext_into(other, ignored, code);
+      if (code) {
+        note_failure(other);
+        return false;
+      }
+      if (status == Status::closed) return true;
+      if (moved == 0) {
+        code = errc::stalled;
+        failed_ = "close: " + code.message();
+        return false;
+      }
+    }
+  }
+
+  // Moves all pending ciphertext both ways once; returns the bytes moved.
+  std::size_t exchange(std::error_code& code) {
+    const std::size_t to_server = deliver(client_, server_, code);
+    if (code) return to_server;
+    return to_server + deliver(server_, client_, code);
+  }
+
+  template <Role R>
+  void note_failure(const Channel<R>& channel) {
+    if (failed_.empty()) failed_ = channel.last_error_message();
+  }
+
+  void raise(const std::error_code& code) {
+    detail::throw_if_error(code, failed_);
+  }
+
+  Channel<client>& client_;
+  Channel<server>& server_;
+  std::size_t fragment_size_;
+  std::string failed_;  // The first failure's message, for what().
+};
+
+}  // namespace membio
+
+#endif  // MEMBIO_LOOPBACK_HPP

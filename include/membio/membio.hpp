@@ -1,0 +1,19 @@
+// membio: TLS over memory buffers with OpenSSL 3. Includes every public
+// header.
+#ifndef MEMBIO_MEMBIO_HPP
+#define MEMBIO_MEMBIO_HPP
+
+#include "bytes.hpp"
+#include "certificate.hpp"
+#include "channel.hpp"
+#include "context.hpp"
+#include "credentials.hpp"
+#include "error.hpp"
+#include "hooks.hpp"
+#include "io.hpp"
+#include "loopback.hpp"
+#include "role.hpp"
+#include "status.hpp"
+#include "version.hpp"
+
+#endif  // MEMBIO_MEMBIO_HPP
