@@ -1,0 +1,63 @@
+// Shared test fixtures: contexts with throwaway credentials, and a connected
+// client and server pair on TLS 1.2 or TLS 1.3.
+#ifndef MEMBIO_TESTS_HARNESS_HPP
+#define MEMBIO_TESTS_HARNESS_HPP
+
+#include <membio/membio.hpp>
+
+#include <string>
+
+namespace membio::test {
+
+/// One certificate authority for the whole test run: making keys is slow.
+inline const CertificateAuthority& test_ca() {
+  static const CertificateAuthority authority("membio test CA");
+  return authority;
+}
+
+/// A leaf for "localhost" and 127.0.0.1, issued by test_ca().
+inline const Identity& localhost_identity() {
+  static const Identity identity = test_ca().issue();
+  return identity;
+}
+
+/// A server context using localhost_identity(), limited to one version.
+inline Context<server> server_context(TlsVersion version = TlsVersion::tls1_3) {
+  Context<server> context;
+  context.use_identity_pem(localhost_identity().certificate_chain_pem,
+                           localhost_identity().private_key_pem);
+  context.set_protocol_versions(version, version);
+  return context;
+}
+
+/// A client context trusting test_ca(), limited to one version.
+inline Context<client> client_context(TlsVersion version = TlsVersion::tls1_3) {
+  Context<client> context;
+  context.trust_pem(test_ca().certificate_pem());
+  context.set_protocol_versions(version, version);
+  return context;
+}
+
+/// A client and a server channel for "localhost" on one protocol version,
+/// with their contexts; not yet connected.
+struct Pair {
+  explicit Pair(TlsVersion version = TlsVersion::tls1_3)
+      : client_context(test::client_context(version)),
+        server_context(test::server_context(version)),
+        client(client_context, "localhost"),
+        server(server_context) {}
+
+  Context<Role::client> client_context;
+  Context<Role::server> server_context;
+  Channel<Role::client> client;
+  Channel<Role::server> server;
+};
+
+/// A printable name for a version, for test sections.
+inline std::string name_of(TlsVersion version) {
+  return version == TlsVersion::tls1_3 ? "TLSv1.3" : "TLSv1.2";
+}
+
+}  // namespace membio::test
+
+#endif  // MEMBIO_TESTS_HARNESS_HPP
