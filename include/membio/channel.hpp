@@ -43,9 +43,13 @@ struct ChannelAccess {
 /// `close` (in io.hpp) do the rest and say what is needed next.
 ///
 ///     membio::Channel<membio::client> channel(context, "example.com");
-///     while (membio::handshake(channel) != membio::Status::done) {
-///       send_to_peer(membio::drain_all(channel));
-///       membio::feed(channel, receive_from_peer());
+///     membio::Status status;
+///     while ((status = membio::handshake(channel)) != membio::Status::done) {
+///       if (status == membio::Status::send_output) {
+///         send_to_peer(membio::drain_all(channel));
+///       } else {
+///         membio::feed(channel, receive_from_peer());
+///       }
 ///     }
 ///
 /// A channel does no I/O, starts no threads, sets no timers and never

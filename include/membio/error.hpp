@@ -90,12 +90,22 @@ inline const std::error_category& openssl_category() noexcept {
     std::string message(int value) const override {
       const auto code = static_cast<unsigned long>(
           static_cast<unsigned int>(value));
-      const char* reason = ERR_reason_error_string(code);
       const char* library = ERR_lib_error_string(code);
-      std::string text = reason ? reason
-                                : "error " + std::to_string(ERR_GET_REASON(code));
+      std::string text = reason_of(code);
       if (library) text += std::string(" (") + library + ")";
       return text;
+    }
+
+   private:
+    // A system error carries errno as its reason, which OpenSSL 3.0 does not
+    // describe; the C library does.
+    static std::string reason_of(unsigned long code) {
+      if (ERR_SYSTEM_ERROR(code)) {
+        return std::generic_category().message(ERR_GET_REASON(code));
+      }
+
+      const char* reason = ERR_reason_error_string(code);
+      return reason ? reason : "error " + std::to_string(ERR_GET_REASON(code));
     }
   };
 
