@@ -119,7 +119,7 @@ class Channel {
     return cipher ? SSL_CIPHER_get_name(cipher) : "";
   }
 
-  /// The key-exchange group ("X25519", "secp256r1"), or an empty string
+  /// The key-exchange group as OpenSSL 3.0 names it ("x25519", "secp256r1"), or an empty string
   /// before the handshake or when none was used.
   std::string key_exchange_group() const {
     const int group = handshake_done() ? SSL_get_negotiated_group(ssl()) : 0;

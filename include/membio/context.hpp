@@ -3,12 +3,14 @@
 #define MEMBIO_CONTEXT_HPP
 
 #include <climits>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "detail/callbacks.hpp"
 #include "detail/error_queue.hpp"
@@ -109,11 +111,7 @@ class Context {
   void use_private_key_pem(std::string_view pem, std::error_code& code) {
     configure("use private key pem", code, [pem](SSL_CTX* context) {
       const detail::BioHandle bio = detail::text_bio(pem);
-      const detail::PkeyHandle key(
-          bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr,
-                                        &detail::refuse_password, nullptr)
-              : nullptr);
-      return key && SSL_CTX_use_PrivateKey(context, key.get()) == 1;
+      return bio && install_key(context, bio.get(), FileFormat::pem);
     });
   }
 
@@ -162,9 +160,8 @@ class Context {
                             std::error_code& code) {
     configure(("use private key file " + path).c_str(), code,
               [&path, format](SSL_CTX* context) {
-                SSL_CTX_set_default_passwd_cb(context, &detail::refuse_password);
-                return SSL_CTX_use_PrivateKey_file(
-                           context, path.c_str(), static_cast<int>(format)) == 1;
+                const detail::BioHandle bio(BIO_new_file(path.c_str(), "rb"));
+                return bio && install_key(context, bio.get(), format);
               });
   }
 
@@ -203,6 +200,16 @@ class Context {
   /// Trusts the roots in a directory prepared by `openssl rehash`; OpenSSL
   /// reads the files it needs during each verification.
   void trust_directory(const std::string& path, std::error_code& code) {
+    // OpenSSL reads the directory only while verifying; check it now so
+    // that a wrong path is reported here and not as an untrusted peer.
+    std::error_code missing;
+    if (!std::filesystem::is_directory(path, missing)) {
+      code = missing ? missing
+                     : std::make_error_code(std::errc::not_a_directory);
+      message_ = "trust directory " + path + ": " + code.message();
+      return;
+    }
+
     configure(("trust directory " + path).c_str(), code,
               [&path](SSL_CTX* context) {
                 return SSL_CTX_load_verify_dir(context, path.c_str()) == 1;
@@ -384,35 +391,59 @@ class Context {
                (detail.empty() ? code.message() : detail);
   }
 
-  static bool load_chain(SSL_CTX* context, std::string_view pem) {
+  // Reads a key and installs it once it is known to match the certificate,
+  // if one is loaded. OpenSSL compares a key only with a certificate of the
+  // same type, so an RSA key would slip past an EC certificate without this.
+  static bool install_key(SSL_CTX* context, BIO* bio, FileFormat format) {
+    const detail::PkeyHandle key(
+        format == FileFormat::pem
+            ? PEM_read_bio_PrivateKey(bio, nullptr, &detail::refuse_password,
+                                      nullptr)
+            : d2i_PrivateKey_bio(bio, nullptr));
+    if (!key) return false;
+
+    X509* leaf = SSL_CTX_get0_certificate(context);
+    if (leaf && X509_check_private_key(leaf, key.get()) != 1) return false;
+    return SSL_CTX_use_PrivateKey(context, key.get()) == 1;
+  }
+
+  // Reads every certificate of PEM text; false unless there is at least one
+  // and the text ends cleanly, so that nothing half-read gets installed.
+  static bool read_certificates(std::string_view pem,
+                                std::vector<detail::X509Handle>& out) {
     const detail::BioHandle bio = detail::text_bio(pem);
-    const detail::X509Handle leaf(
-        bio ? PEM_read_bio_X509_AUX(bio.get(), nullptr, nullptr, nullptr)
-            : nullptr);
-    if (!leaf || SSL_CTX_use_certificate(context, leaf.get()) != 1) {
-      return false;
+    if (!bio) return false;
+
+    while (detail::X509Handle next{
+        PEM_read_bio_X509_AUX(bio.get(), nullptr, nullptr, nullptr)}) {
+      out.push_back(std::move(next));
+    }
+    return !out.empty() && detail::pem_ended_cleanly();
+  }
+
+  static bool load_chain(SSL_CTX* context, std::string_view pem) {
+    std::vector<detail::X509Handle> certificates;
+    if (!read_certificates(pem, certificates)) return false;
+
+    const detail::X509StackHandle chain(sk_X509_new_null());
+    if (!chain) return false;
+    for (std::size_t index = 1; index < certificates.size(); ++index) {
+      if (!sk_X509_push(chain.get(), certificates[index].get())) return false;
     }
 
-    SSL_CTX_clear_chain_certs(context);
-    while (detail::X509Handle next{
-        PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)}) {
-      if (SSL_CTX_add0_chain_cert(context, next.get()) != 1) return false;
-      next.release();  // The context owns it now.
-    }
-    return detail::pem_ended_cleanly();
+    // Both calls take their own references; the handles free ours.
+    return SSL_CTX_use_certificate(context, certificates.front().get()) == 1 &&
+           SSL_CTX_set1_chain(context, chain.get()) == 1;
   }
 
   static bool add_trusted(X509_STORE* store, std::string_view pem) {
-    const detail::BioHandle bio = detail::text_bio(pem);
-    int added = 0;
+    std::vector<detail::X509Handle> roots;
+    if (!read_certificates(pem, roots)) return false;
 
-    while (detail::X509Handle root{
-        bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)
-            : nullptr}) {
+    for (const detail::X509Handle& root : roots) {
       if (X509_STORE_add_cert(store, root.get()) != 1) return false;
-      ++added;
     }
-    return added > 0 && detail::pem_ended_cleanly();
+    return true;
   }
 
   detail::SslCtxHandle context_;

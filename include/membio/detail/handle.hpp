@@ -34,6 +34,15 @@ using Asn1OctetStringHandle =
                     Deleter<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free>>;
 using BignumHandle = std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_free>>;
 
+// A stack of certificates whose entries are not owned: the caller keeps
+// its own references and frees them.
+inline void free_x509_stack(STACK_OF(X509) * stack) noexcept {
+  sk_X509_free(stack);
+}
+
+using X509StackHandle =
+    std::unique_ptr<STACK_OF(X509), Deleter<STACK_OF(X509), free_x509_stack>>;
+
 // Stacks of names come back from X509_get_ext_d2i and are freed as a whole.
 inline void free_general_names(GENERAL_NAMES* names) noexcept {
   GENERAL_NAMES_free(names);
