@@ -9,13 +9,17 @@ if(MEMBIO_SANITIZE AND NOT CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
                       "not ${CMAKE_CXX_COMPILER_ID}")
 endif()
 
+# The warnings every test and example compiles with, each an error; also
+# used by the compile-fail tests, which call the compiler themselves.
+set(MEMBIO_STRICT_WARNINGS "")
+if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+  set(MEMBIO_STRICT_WARNINGS -Wall -Wextra -Wpedantic -Werror)
+endif()
+
 # Turns every warning into an error, and adds the sanitizers chosen in
 # MEMBIO_SANITIZE, on one test or example target.
 function(membio_strict_target target)
-  if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
-    target_compile_options(${target} PRIVATE
-                           -Wall -Wextra -Wpedantic -Werror)
-  endif()
+  target_compile_options(${target} PRIVATE ${MEMBIO_STRICT_WARNINGS})
 
   # Without recovery the first report aborts the run, so a test cannot pass
   # while the sanitizer is complaining.

@@ -316,7 +316,8 @@ class Context {
   /// validity and its host name. Any server, including an attacker in the
   /// middle, is then accepted. For tests and for transports secured
   /// otherwise.
-  template <Role Q = R, std::enable_if_t<Q == Role::client, int> = 0>
+  template <Role Q = R,
+            std::enable_if_t<Q == R && Q == Role::client, int> = 0>
   void insecure_skip_verification() noexcept {
     if (context_) {
       SSL_CTX_set_verify(context_.get(), SSL_VERIFY_NONE,

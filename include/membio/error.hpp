@@ -148,7 +148,7 @@ namespace detail {
 /// end with it. Where exceptions are disabled it aborts instead, so code built
 /// without exceptions must use the `std::error_code&` overloads.
 inline void throw_if_error(const std::error_code& code,
-                           const std::string& message) {
+                           [[maybe_unused]] const std::string& message) {
   if (!code) return;
 
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS)

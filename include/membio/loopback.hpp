@@ -84,7 +84,7 @@ class Loopback {
   }
 
   /// Writes `plaintext` on the client, delivers it, and returns all that the
-  /// server could read.
+  /// server could read; runs the handshake first if it is not done.
   std::string send_to_server(ConstBytes plaintext, std::error_code& code) {
     return send(client_, server_, plaintext, code);
   }
@@ -97,7 +97,7 @@ class Loopback {
   }
 
   /// Writes `plaintext` on the server, delivers it, and returns all that the
-  /// client could read.
+  /// client could read; runs the handshake first if it is not done.
   std::string send_to_client(ConstBytes plaintext, std::error_code& code) {
     return send(server_, client_, plaintext, code);
   }
@@ -163,6 +163,7 @@ class Loopback {
       feed(to, ConstBytes(flight.data() + offset, size), code);
       if (!code && fragment_size_ && !to.handshake_done()) {
         (void)membio::handshake(to, code);
+        if (code) deliver_alert(to);
       }
     }
     if (code) note_failure(to);
@@ -180,8 +181,13 @@ class Loopback {
   template <Role From, Role To>
   std::string send(Channel<From>& from, Channel<To>& to, ConstBytes plaintext,
                    std::error_code& code) {
-    failed_.clear();
     std::string received;
+    if (!client_.handshake_done() || !server_.handshake_done()) {
+      handshake(code);
+      if (code) return received;
+    }
+
+    failed_.clear();
     (void)write_plaintext(from, plaintext, code);
     if (code) {
       note_failure(from);
