@@ -18,8 +18,8 @@ inline constexpr bool is_byte_v =
     std::is_same_v<T, signed char> || std::is_same_v<T, std::byte>;
 
 template <class Container>
-using element_of = std::remove_pointer_t<decltype(std::data(
-    std::declval<Container&>()))>;
+using element_of =
+    std::remove_pointer_t<decltype(std::data(std::declval<Container&>()))>;
 
 // A contiguous container of one-byte elements: std::string, std::vector,
 // std::array, std::span, arrays. Arrays of const char are left out on
@@ -31,10 +31,10 @@ template <class Container>
 struct is_byte_container<
     Container, std::void_t<element_of<Container>,
                            decltype(std::size(std::declval<Container&>()))>>
-    : std::bool_constant<
-          is_byte_v<std::remove_cv_t<element_of<Container>>> &&
-          !(std::is_array_v<Container> &&
-            std::is_same_v<element_of<Container>, const char>)> {};
+    : std::bool_constant<is_byte_v<std::remove_cv_t<element_of<Container>>> &&
+                         !(std::is_array_v<Container> &&
+                           std::is_same_v<element_of<Container>, const char>)> {
+};
 
 template <class Container>
 inline constexpr bool is_byte_container_v =

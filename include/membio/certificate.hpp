@@ -41,8 +41,8 @@ constexpr long long days_from_civil(long long year, unsigned month,
   const auto year_of_era = static_cast<unsigned>(year - era * 400);
   const unsigned day_of_year =
       (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
-  const unsigned day_of_era = year_of_era * 365 + year_of_era / 4 -
-                              year_of_era / 100 + day_of_year;
+  const unsigned day_of_era =
+      year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
   return era * 146097 + static_cast<long long>(day_of_era) - 719468;
 }
 
@@ -51,9 +51,9 @@ inline std::chrono::system_clock::time_point to_time_point(
   std::tm utc{};
   if (!time || ASN1_TIME_to_tm(time, &utc) != 1) return {};
 
-  const long long days =
-      days_from_civil(utc.tm_year + 1900LL, static_cast<unsigned>(utc.tm_mon + 1),
-                      static_cast<unsigned>(utc.tm_mday));
+  const long long days = days_from_civil(utc.tm_year + 1900LL,
+                                         static_cast<unsigned>(utc.tm_mon + 1),
+                                         static_cast<unsigned>(utc.tm_mday));
   const long long seconds =
       days * 86400 + utc.tm_hour * 3600LL + utc.tm_min * 60LL + utc.tm_sec;
   return std::chrono::system_clock::time_point(std::chrono::seconds(seconds));
@@ -88,7 +88,8 @@ inline std::string general_name_to_string(const GENERAL_NAME* name) {
     const auto* bytes =
         reinterpret_cast<const char*>(ASN1_STRING_get0_data(value));
     return std::string(kind) +
-           std::string(bytes, static_cast<std::size_t>(ASN1_STRING_length(value)));
+           std::string(bytes,
+                       static_cast<std::size_t>(ASN1_STRING_length(value)));
   };
 
   switch (name->type) {
@@ -118,8 +119,7 @@ class Certificate {
   Certificate() noexcept = default;
 
   /// Takes a new reference to `certificate`; the caller keeps its own.
-  explicit Certificate(X509* certificate) noexcept
-      : x509_(certificate) {
+  explicit Certificate(X509* certificate) noexcept : x509_(certificate) {
     if (x509_) X509_up_ref(x509_.get());
   }
 
@@ -179,8 +179,7 @@ class Certificate {
 
     detail::BignumHandle number(
         ASN1_INTEGER_to_BN(X509_get0_serialNumber(x509_.get()), nullptr));
-    detail::OpensslStringHandle hex(number ? BN_bn2hex(number.get())
-                                           : nullptr);
+    detail::OpensslStringHandle hex(number ? BN_bn2hex(number.get()) : nullptr);
     return hex ? std::string(hex.get()) : std::string();
   }
 
@@ -225,8 +224,8 @@ class Certificate {
         X509_get_ext_d2i(x509_.get(), NID_subject_alt_name, nullptr, nullptr)));
     const int count = list ? sk_GENERAL_NAME_num(list.get()) : 0;
     for (int index = 0; index < count; ++index) {
-      names.push_back(
-          detail::general_name_to_string(sk_GENERAL_NAME_value(list.get(), index)));
+      names.push_back(detail::general_name_to_string(
+          sk_GENERAL_NAME_value(list.get(), index)));
     }
     return names;
   }

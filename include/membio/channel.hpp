@@ -114,13 +114,13 @@ class Channel {
   /// The negotiated cipher suite as OpenSSL names it
   /// ("TLS_AES_256_GCM_SHA384"), or an empty string before the handshake.
   std::string cipher_suite() const {
-    const SSL_CIPHER* cipher = handshake_done() ? SSL_get_current_cipher(ssl())
-                                                : nullptr;
+    const SSL_CIPHER* cipher =
+        handshake_done() ? SSL_get_current_cipher(ssl()) : nullptr;
     return cipher ? SSL_CIPHER_get_name(cipher) : "";
   }
 
-  /// The key-exchange group as OpenSSL 3.0 names it ("x25519", "secp256r1"), or an empty string
-  /// before the handshake or when none was used.
+  /// The key-exchange group as OpenSSL 3.0 names it ("x25519", "secp256r1"), or
+  /// an empty string before the handshake or when none was used.
   std::string key_exchange_group() const {
     const int group = handshake_done() ? SSL_get_negotiated_group(ssl()) : 0;
     const char* name = group ? SSL_group_to_name(ssl(), group) : nullptr;
@@ -198,11 +198,11 @@ class Channel {
 
     const std::string text(name);
     detail::Asn1OctetStringHandle address(a2i_IPADDRESS(text.c_str()));
-    const bool ok =
-        address ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl()),
-                                                text.c_str()) == 1
-                : SSL_set_tlsext_host_name(ssl(), text.c_str()) == 1 &&
-                      SSL_set1_host(ssl(), text.c_str()) == 1;
+    const bool ok = address
+                        ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl()),
+                                                        text.c_str()) == 1
+                        : SSL_set_tlsext_host_name(ssl(), text.c_str()) == 1 &&
+                              SSL_set1_host(ssl(), text.c_str()) == 1;
     if (!ok) throw_openssl_error();
     core_->needs_server_name = false;
   }

@@ -82,7 +82,8 @@ class Context {
     std::error_code code;
 
     if (!context_ || !attach_state()) {
-      message_ = detail::fail_from_queue("context", code, errc::invalid_argument);
+      message_ =
+          detail::fail_from_queue("context", code, errc::invalid_argument);
       detail::throw_if_error(code, message_);
     }
     apply_defaults();
@@ -95,9 +96,8 @@ class Context {
   /// intermediates. Load the chain before its key: a chain loaded after a
   /// key it does not match makes OpenSSL drop that key.
   void use_certificate_chain_pem(std::string_view pem, std::error_code& code) {
-    configure("use certificate chain pem", code, [pem](SSL_CTX* context) {
-      return load_chain(context, pem);
-    });
+    configure("use certificate chain pem", code,
+              [pem](SSL_CTX* context) { return load_chain(context, pem); });
   }
 
   void use_certificate_chain_pem(std::string_view pem) {
@@ -204,8 +204,8 @@ class Context {
     // that a wrong path is reported here and not as an untrusted peer.
     std::error_code missing;
     if (!std::filesystem::is_directory(path, missing)) {
-      code = missing ? missing
-                     : std::make_error_code(std::errc::not_a_directory);
+      code =
+          missing ? missing : std::make_error_code(std::errc::not_a_directory);
       message_ = "trust directory " + path + ": " + code.message();
       return;
     }
@@ -246,7 +246,8 @@ class Context {
     }
 
     configure("set protocol versions", code, [=](SSL_CTX* context) {
-      return SSL_CTX_set_min_proto_version(context, static_cast<int>(minimum)) &&
+      return SSL_CTX_set_min_proto_version(context,
+                                           static_cast<int>(minimum)) &&
              SSL_CTX_set_max_proto_version(context, static_cast<int>(maximum));
     });
   }
@@ -316,8 +317,7 @@ class Context {
   /// validity and its host name. Any server, including an attacker in the
   /// middle, is then accepted. For tests and for transports secured
   /// otherwise.
-  template <Role Q = R,
-            std::enable_if_t<Q == R && Q == Role::client, int> = 0>
+  template <Role Q = R, std::enable_if_t<Q == R && Q == Role::client, int> = 0>
   void insecure_skip_verification() noexcept {
     if (context_) {
       SSL_CTX_set_verify(context_.get(), SSL_VERIFY_NONE,

@@ -88,7 +88,8 @@ inline void add_extension(X509* certificate, X509* issuer, int nid,
 
 inline std::string joined(const std::vector<std::string>& parts) {
   std::string text;
-  for (const std::string& part : parts) text += (text.empty() ? "" : ",") + part;
+  for (const std::string& part : parts)
+    text += (text.empty() ? "" : ",") + part;
   return text;
 }
 
@@ -96,13 +97,14 @@ inline void set_serial_and_validity(X509* certificate,
                                     const CertificateOptions& options) {
   BignumHandle serial(BN_new());
   const bool ok =
-      serial && BN_rand(serial.get(), 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) &&
+      serial &&
+      BN_rand(serial.get(), 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) &&
       BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(certificate)) &&
       X509_gmtime_adj(X509_getm_notBefore(certificate),
                       static_cast<long>(options.valid_from.count())) &&
-      X509_gmtime_adj(X509_getm_notAfter(certificate),
-                      static_cast<long>((options.valid_from + options.valid_for)
-                                            .count()));
+      X509_gmtime_adj(
+          X509_getm_notAfter(certificate),
+          static_cast<long>((options.valid_from + options.valid_for).count()));
   if (!ok) throw_credentials_error("set serial and validity");
 }
 
@@ -156,8 +158,9 @@ inline X509Handle make_certificate(const CertificateOptions& options,
 }  // namespace detail
 
 /// Makes a self-signed certificate and its key. A peer trusts it by
-/// trusting the certificate itself (`trust_pem(identity.certificate_chain_pem)`).
-/// It is marked as a CA so that OpenSSL accepts it as its own trust anchor.
+/// trusting the certificate itself
+/// (`trust_pem(identity.certificate_chain_pem)`). It is marked as a CA so that
+/// OpenSSL accepts it as its own trust anchor.
 ///
 /// Throws `membio::error` when OpenSSL fails, e.g. on a malformed alt name.
 inline Identity make_self_signed(const CertificateOptions& options = {}) {
@@ -189,7 +192,9 @@ class CertificateAuthority {
   }
 
   /// The root certificate in PEM text: what peers trust.
-  std::string certificate_pem() const { return Certificate(root_.get()).to_pem(); }
+  std::string certificate_pem() const {
+    return Certificate(root_.get()).to_pem();
+  }
 
   /// The root certificate.
   Certificate certificate() const { return Certificate(root_.get()); }

@@ -90,11 +90,11 @@ inline const std::error_category& openssl_category() noexcept {
     std::string message(int value) const override {
       // The reason strings load when OpenSSL initialises; a message asked
       // for before anything else used OpenSSL must not come out as a number.
-      OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS |
-                           OPENSSL_INIT_LOAD_CRYPTO_STRINGS,
-                       nullptr);
-      const auto code = static_cast<unsigned long>(
-          static_cast<unsigned int>(value));
+      OPENSSL_init_ssl(
+          OPENSSL_INIT_LOAD_SSL_STRINGS | OPENSSL_INIT_LOAD_CRYPTO_STRINGS,
+          nullptr);
+      const auto code =
+          static_cast<unsigned long>(static_cast<unsigned int>(value));
       const char* library = ERR_lib_error_string(code);
       std::string text = reason_of(code);
       if (library) text += std::string(" (") + library + ")";

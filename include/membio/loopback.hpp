@@ -154,8 +154,9 @@ class Loopback {
   std::size_t deliver(Channel<From>& from, Channel<To>& to,
                       std::error_code& code) {
     const std::vector<unsigned char> flight = drain_all_or_empty(from, code);
-    const std::size_t piece =
-        fragment_size_ ? fragment_size_ : std::max<std::size_t>(flight.size(), 1);
+    const std::size_t piece = fragment_size_
+                                  ? fragment_size_
+                                  : std::max<std::size_t>(flight.size(), 1);
 
     for (std::size_t offset = 0; offset < flight.size() && !code;
          offset += piece) {

@@ -26,8 +26,8 @@ struct ChannelNotes {
   bool alert_sent = false;
 };
 
-inline void free_context_state(void*, void* state, CRYPTO_EX_DATA*, int,
-                               long, void*) {
+inline void free_context_state(void*, void* state, CRYPTO_EX_DATA*, int, long,
+                               void*) {
   delete static_cast<ContextState*>(state);
 }
 
@@ -72,8 +72,8 @@ inline bool ask_verify_callback(const VerifyCallback& callback,
 // Lets the user's verify callback confirm or override OpenSSL's verdict on
 // one certificate of the peer's chain.
 inline int verify_trampoline(int openssl_accepts, X509_STORE_CTX* store) {
-  const auto* ssl = static_cast<const SSL*>(X509_STORE_CTX_get_ex_data(
-      store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  const auto* ssl = static_cast<const SSL*>(
+      X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
   const ContextState* state =
       ssl ? context_state(SSL_get_SSL_CTX(ssl)) : nullptr;
   if (!state || !state->verify_callback) return openssl_accepts;

@@ -57,8 +57,8 @@ inline bool begin(ChannelCore* core, const char* operation,
   core->message.clear();
   if (core->failure) {
     code = core->failure;
-    core->message = std::string(operation) + ": channel failed earlier: " +
-                    core->failure_message;
+    core->message = std::string(operation) +
+                    ": channel failed earlier: " + core->failure_message;
     return false;
   }
   return true;
@@ -73,8 +73,8 @@ inline void refuse(ChannelCore& core, const char* operation, errc condition,
 }
 
 /// Ends an operation with a fatal error, which the channel keeps.
-inline void fail(ChannelCore& core, std::error_code cause,
-                 std::string message, std::error_code& code) {
+inline void fail(ChannelCore& core, std::error_code cause, std::string message,
+                 std::error_code& code) {
   code = cause;
   core.failure = cause;
   core.failure_message = std::move(message);
@@ -93,8 +93,8 @@ inline std::string describe_failure(ChannelCore& core, const char* operation,
   };
 
   const long verify = SSL_get_verify_result(core.ssl.get());
-  if (verify != X509_V_OK && (SSL_get_verify_mode(core.ssl.get()) &
-                              SSL_VERIFY_PEER)) {
+  if (verify != X509_V_OK &&
+      (SSL_get_verify_mode(core.ssl.get()) & SSL_VERIFY_PEER)) {
     add(std::string("verify: ") + X509_verify_cert_error_string(verify));
   }
 
@@ -254,11 +254,12 @@ inline void feed(ChannelCore* core, ConstBytes ciphertext,
   while (offset < ciphertext.size()) {
     const auto chunk = static_cast<int>(
         std::min<std::size_t>(ciphertext.size() - offset, INT_MAX));
-    const int written = BIO_write(core->incoming, ciphertext.data() + offset,
-                                  chunk);
+    const int written =
+        BIO_write(core->incoming, ciphertext.data() + offset, chunk);
     if (written <= 0) {
       std::error_code cause;
-      std::string message = fail_from_queue("feed", cause, errc::invalid_argument);
+      std::string message =
+          fail_from_queue("feed", cause, errc::invalid_argument);
       fail(*core, cause, std::move(message), code);
       return;
     }
@@ -287,8 +288,8 @@ inline std::size_t drain(ChannelCore* core, MutableBytes buffer,
 
   const auto chunk =
       static_cast<int>(std::min<std::size_t>(buffer.size(), INT_MAX));
-  const int copied = chunk > 0 ? BIO_read(core->outgoing, buffer.data(), chunk)
-                               : 0;
+  const int copied =
+      chunk > 0 ? BIO_read(core->outgoing, buffer.data(), chunk) : 0;
   return copied > 0 ? static_cast<std::size_t>(copied) : 0;
 }
 

@@ -36,8 +36,8 @@ inline std::error_code take_openssl_errors(std::string& text) {
   const char* data = nullptr;
   int flags = 0;
 
-  while (const unsigned long code = ERR_get_error_all(
-             nullptr, nullptr, nullptr, &data, &flags)) {
+  while (const unsigned long code =
+             ERR_get_error_all(nullptr, nullptr, nullptr, &data, &flags)) {
     if (!earliest) earliest = openssl_error(code);
 
     if (!text.empty()) text += "; ";
@@ -55,8 +55,7 @@ inline std::error_code take_openssl_errors(std::string& text) {
 /// Ends an operation that OpenSSL failed: sets `code` to the earliest queued
 /// error (or to `fallback` when OpenSSL queued none) and returns the message
 /// "operation: reasons".
-inline std::string fail_from_queue(const char* operation,
-                                   std::error_code& code,
+inline std::string fail_from_queue(const char* operation, std::error_code& code,
                                    std::error_code fallback) {
   std::string reasons;
   code = take_openssl_errors(reasons);
