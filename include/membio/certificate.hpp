@@ -214,6 +214,18 @@ class Certificate {
     return text;
   }
 
+  /// The SHA-256 digest of the DER SubjectPublicKeyInfo: the value that
+  /// public-key pins name (as in HPKP and `Context::pin_public_keys`).
+  std::array<unsigned char, 32> public_key_sha256() const {
+    std::array<unsigned char, 32> digest{};
+    unsigned char* der = nullptr;
+    const int size =
+        x509_ ? i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x509_.get()), &der) : 0;
+    if (size > 0) SHA256(der, static_cast<std::size_t>(size), digest.data());
+    OPENSSL_free(der);
+    return digest;
+  }
+
   /// The subject alternative names, each prefixed by its kind: "DNS:",
   /// "IP:", "email:" or "URI:".
   std::vector<std::string> subject_alt_names() const {

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -25,7 +26,54 @@ namespace membio {
 template <Role R>
 class Channel;
 
+/// A TLS alert, as the last one sent or received on a channel.
+struct Alert {
+  /// True if this side sent it, false if the peer did.
+  bool sent = false;
+
+  /// True for a fatal alert, which ends the connection; false for a
+  /// warning (close_notify is a warning).
+  bool fatal = false;
+
+  /// The alert's number (e.g. 42 for bad_certificate).
+  int description = 0;
+
+  /// OpenSSL's text for it (e.g. "bad certificate").
+  std::string text;
+};
+
+/// What became of TLS 1.3 early data (0-RTT) on a channel.
+enum class EarlyData {
+  /// None was sent (or the server does not take any).
+  not_sent,
+
+  /// The client sent some and the server refused it: the server never saw
+  /// it, so a client that still wants it delivered must write it again.
+  rejected,
+
+  /// The client sent some and the server took it.
+  accepted,
+};
+
 namespace detail {
+
+/// The name of a signature algorithm's key type, as TLS people say it.
+inline std::string signature_type_name(int type) {
+  switch (type) {
+    case EVP_PKEY_RSA:
+      return "RSA";
+    case EVP_PKEY_RSA_PSS:
+      return "RSA-PSS";
+    case EVP_PKEY_EC:
+      return "ECDSA";
+    case EVP_PKEY_ED25519:
+      return "Ed25519";
+    case EVP_PKEY_ED448:
+      return "Ed448";
+    default:
+      return OBJ_nid2sn(type);
+  }
+}
 
 /// Lets the free functions of io.hpp reach a channel's core.
 struct ChannelAccess {
@@ -127,6 +175,71 @@ class Channel {
     return name ? name : "";
   }
 
+  /// The server name: the one a client sends, or the one a server received;
+  /// empty when there is none.
+  std::string server_name() const {
+    const char* name =
+        core_ ? SSL_get_servername(ssl(), TLSEXT_NAMETYPE_host_name) : nullptr;
+    return name ? name : "";
+  }
+
+  /// The application protocol the server chose (ALPN), e.g. "h2"; empty
+  /// when none was.
+  std::string alpn_protocol() const {
+    const unsigned char* name = nullptr;
+    unsigned int size = 0;
+    if (core_) SSL_get0_alpn_selected(ssl(), &name, &size);
+    return name ? std::string(reinterpret_cast<const char*>(name), size) : "";
+  }
+
+  /// Whether the handshake resumed an earlier session.
+  bool resumed() const noexcept {
+    return handshake_done() && SSL_session_reused(ssl()) == 1;
+  }
+
+  /// The algorithm of the peer's handshake signature, as "ECDSA+SHA256",
+  /// "RSA-PSS+SHA256" or "Ed25519"; empty when the peer signed nothing
+  /// (e.g. a client without a certificate, or a resumed session).
+  std::string peer_signature_algorithm() const {
+    int type = NID_undef;
+    int hash = NID_undef;
+    if (!core_ || !SSL_get_peer_signature_type_nid(ssl(), &type)) return "";
+    SSL_get_peer_signature_nid(ssl(), &hash);
+
+    const std::string name = detail::signature_type_name(type);
+    if (type == EVP_PKEY_ED25519 || type == EVP_PKEY_ED448) return name;
+    return name + "+" + (hash != NID_undef ? OBJ_nid2sn(hash) : "?");
+  }
+
+  /// The last alert sent or received, close_notify included; none before
+  /// any alert.
+  std::optional<Alert> last_alert() const {
+    if (!core_ || core_->alert < 0) return std::nullopt;
+
+    const int value = core_->alert;
+    return Alert{core_->alert_sent, (value >> 8) == SSL3_AL_FATAL, value & 0xff,
+                 SSL_alert_desc_string_long(value)};
+  }
+
+  /// How many TLS 1.3 KeyUpdate messages the peer has sent. OpenSSL answers
+  /// one that asks for an update in return with this side's next write.
+  unsigned key_updates_received() const noexcept {
+    return core_ ? core_->key_updates_received : 0;
+  }
+
+  /// What became of early data (0-RTT) on this connection.
+  EarlyData early_data() const noexcept {
+    switch (core_ ? SSL_get_early_data_status(ssl())
+                  : SSL_EARLY_DATA_NOT_SENT) {
+      case SSL_EARLY_DATA_ACCEPTED:
+        return EarlyData::accepted;
+      case SSL_EARLY_DATA_REJECTED:
+        return EarlyData::rejected;
+      default:
+        return EarlyData::not_sent;
+    }
+  }
+
   /// The peer's own certificate; empty when it sent none.
   Certificate peer_certificate() const {
     return Certificate(core_ ? SSL_get0_peer_certificate(ssl()) : nullptr);
@@ -181,9 +294,10 @@ class Channel {
     SSL_set_app_data(core->ssl.get(),
                      static_cast<detail::ChannelNotes*>(core.get()));
     SSL_set_info_callback(core->ssl.get(), &detail::info_trampoline);
+    SSL_set_msg_callback(core->ssl.get(), &detail::message_trampoline);
     if (R == Role::client) {
       SSL_set_connect_state(core->ssl.get());
-      core->needs_server_name = context.verifies_peer();
+      core->needs_server_name = context.needs_server_name();
     } else {
       SSL_set_accept_state(core->ssl.get());
     }

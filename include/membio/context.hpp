@@ -2,9 +2,16 @@
 #ifndef MEMBIO_CONTEXT_HPP
 #define MEMBIO_CONTEXT_HPP
 
+#include <algorithm>
+#include <array>
 #include <climits>
+#include <cstdint>
+#include <cstring>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -12,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "bytes.hpp"
 #include "detail/callbacks.hpp"
 #include "detail/error_queue.hpp"
 #include "detail/handle.hpp"
@@ -19,6 +27,7 @@
 #include "error.hpp"
 #include "hooks.hpp"
 #include "role.hpp"
+#include "ticket_key.hpp"
 
 namespace membio {
 
@@ -28,11 +37,134 @@ enum class TlsVersion { tls1_2 = TLS1_2_VERSION, tls1_3 = TLS1_3_VERSION };
 /// How a certificate or key file is encoded.
 enum class FileFormat { pem = SSL_FILETYPE_PEM, der = SSL_FILETYPE_ASN1 };
 
+/// Whether a server asks clients for a certificate.
+enum class ClientCertificate {
+  /// Never asks (the default).
+  none,
+
+  /// Asks; a client without one is accepted, one with a bad one is not.
+  optional,
+
+  /// Asks, and refuses a client that sends none.
+  required,
+};
+
+/// What a server does when a client's ALPN list and its own share nothing.
+enum class AlpnMismatch {
+  /// Ends the handshake with the no_application_protocol alert.
+  refuse,
+
+  /// Goes on with no application protocol chosen.
+  continue_without,
+};
+
+/// How public-key pins combine with certificate verification.
+enum class PinMode {
+  /// The chain and the name must verify, and the peer's key be pinned.
+  with_chain,
+
+  /// A pinned key is enough: the chain, its dates and the name are not
+  /// checked. For peers known only by their key (self-signed, no name).
+  instead_of_chain,
+};
+
+/// A password for an encrypted key or a PKCS#12 file: the text itself, or
+/// a callable asked for it when it is needed. The copy kept here is wiped
+/// when the object dies.
+class Password {
+ public:
+  /// The password itself.
+  Password(std::string_view text) : text_(text) {}  // NOLINT: implicit
+  Password(const char* text) : text_(text) {}       // NOLINT: implicit
+
+  /// A callable returning the password, asked once per use.
+  template <class Ask,
+            std::enable_if_t<std::is_invocable_r_v<std::string, Ask&> &&
+                                 !std::is_convertible_v<Ask, std::string_view>,
+                             int> = 0>
+  Password(Ask ask) : ask_(std::move(ask)) {}  // NOLINT: implicit
+
+  Password(const Password&) = delete;
+  Password& operator=(const Password&) = delete;
+  ~Password() { OPENSSL_cleanse(text_.data(), text_.size()); }
+
+  /// The password, from the text or from the callable.
+  std::string text() const { return ask_ ? ask_() : text_; }
+
+ private:
+  std::string text_;
+  std::function<std::string()> ask_;
+};
+
+template <Role R>
+class Context;
+
+/// A server's answer to the name a client asked for (SNI).
+class ServerNameAnswer {
+ public:
+  /// Go on with the context the channel was made from.
+  static ServerNameAnswer accept() noexcept { return {}; }
+
+  /// Go on with `context` instead: its certificate, key and chain. The
+  /// rest of the channel's settings (versions, verification, ALPN) stay
+  /// those of the context the channel was made from. `context` must stay
+  /// alive while handshakes may pick it.
+  static ServerNameAnswer use(const Context<Role::server>& context) noexcept;
+
+  /// Refuse the connection with the unrecognized_name alert.
+  static ServerNameAnswer refuse() noexcept {
+    ServerNameAnswer answer;
+    answer.refuse_ = true;
+    return answer;
+  }
+
+ private:
+  template <Role>
+  friend class Context;
+
+  SSL_CTX* switch_to_ = nullptr;
+  bool refuse_ = false;
+};
+
+/// Chooses a server's answer from the name the client sent, or "" when it
+/// sent none. Runs inside the handshake call on the channel's thread.
+using ServerNameCallback =
+    std::function<ServerNameAnswer(std::string_view server_name)>;
+
+/// Decides whether a server accepts a client's early data (0-RTT), given
+/// the name the client sent. See `Context<server>::enable_early_data`.
+using EarlyDataCallback = std::function<bool(std::string_view server_name)>;
+
 namespace detail {
 
-// Passwords are not supported yet, so an encrypted key must fail instead of
-// OpenSSL's default of prompting on the terminal.
-inline int refuse_password(char*, int, int, void*) { return -1; }
+// Hands OpenSSL the password of the Password passed as `user`; without one,
+// fails, so that OpenSSL never prompts on the terminal. A password longer
+// than OpenSSL's buffer fails too instead of being cut.
+inline int password_trampoline(char* buffer, int size, int, void* user) {
+  if (!user) return -1;
+
+  const std::string text = static_cast<const Password*>(user)->text();
+  if (text.size() > static_cast<std::size_t>(size)) return -1;
+  std::memcpy(buffer, text.data(), text.size());
+  return static_cast<int>(text.size());
+}
+
+// Enables a member function only on one role's class; the first argument is
+// the function's own defaulted parameter, so that naming it explicitly
+// cannot reach the other role's functions.
+template <Role Q, Role Actual, Role Wanted>
+using only_for = std::enable_if_t<Q == Actual && Q == Wanted, int>;
+
+// ALPN's wire format: each protocol name prefixed by its length.
+inline bool encode_alpn(const std::vector<std::string>& protocols,
+                        std::vector<unsigned char>& wire) {
+  for (const std::string& protocol : protocols) {
+    if (protocol.empty() || protocol.size() > 255) return false;
+    wire.push_back(static_cast<unsigned char>(protocol.size()));
+    wire.insert(wire.end(), protocol.begin(), protocol.end());
+  }
+  return !wire.empty();
+}
 
 // A memory BIO over caller-owned text; OpenSSL takes the size as an int.
 inline BioHandle text_bio(std::string_view text) {
@@ -106,18 +238,29 @@ class Context {
     detail::throw_if_error(code, message_);
   }
 
-  /// Uses a private key in PEM text (PKCS#8 or traditional, unencrypted).
-  /// When a certificate is loaded, a key that does not match it is an error.
+  /// Uses a private key in PEM text (PKCS#8 or traditional). When a
+  /// certificate is loaded, a key that does not match it is an error. An
+  /// encrypted key needs the overload with a password.
   void use_private_key_pem(std::string_view pem, std::error_code& code) {
-    configure("use private key pem", code, [pem](SSL_CTX* context) {
-      const detail::BioHandle bio = detail::text_bio(pem);
-      return bio && install_key(context, bio.get(), FileFormat::pem);
-    });
+    load_key_pem(pem, nullptr, code);
   }
 
   void use_private_key_pem(std::string_view pem) {
     std::error_code code;
-    use_private_key_pem(pem, code);
+    load_key_pem(pem, nullptr, code);
+    detail::throw_if_error(code, message_);
+  }
+
+  /// Uses an encrypted private key in PEM text; a wrong password fails with
+  /// OpenSSL's "bad decrypt".
+  void use_private_key_pem(std::string_view pem, const Password& password,
+                           std::error_code& code) {
+    load_key_pem(pem, &password, code);
+  }
+
+  void use_private_key_pem(std::string_view pem, const Password& password) {
+    std::error_code code;
+    load_key_pem(pem, &password, code);
     detail::throw_if_error(code, message_);
   }
 
@@ -126,12 +269,60 @@ class Context {
   void use_identity_pem(std::string_view chain_pem, std::string_view key_pem,
                         std::error_code& code) {
     use_certificate_chain_pem(chain_pem, code);
-    if (!code) use_private_key_pem(key_pem, code);
+    if (!code) load_key_pem(key_pem, nullptr, code);
   }
 
   void use_identity_pem(std::string_view chain_pem, std::string_view key_pem) {
     std::error_code code;
     use_identity_pem(chain_pem, key_pem, code);
+    detail::throw_if_error(code, message_);
+  }
+
+  /// The same with an encrypted key.
+  void use_identity_pem(std::string_view chain_pem, std::string_view key_pem,
+                        const Password& password, std::error_code& code) {
+    use_certificate_chain_pem(chain_pem, code);
+    if (!code) load_key_pem(key_pem, &password, code);
+  }
+
+  void use_identity_pem(std::string_view chain_pem, std::string_view key_pem,
+                        const Password& password) {
+    std::error_code code;
+    use_identity_pem(chain_pem, key_pem, password, code);
+    detail::throw_if_error(code, message_);
+  }
+
+  /// Uses the certificate, key and chain of a PKCS#12 file's contents (DER),
+  /// protected by `password`.
+  void use_pkcs12(ConstBytes der, const Password& password,
+                  std::error_code& code) {
+    configure("use pkcs12", code, [der, &password](SSL_CTX* context) {
+      const std::string_view bytes(reinterpret_cast<const char*>(der.data()),
+                                   der.size());
+      const detail::BioHandle bio = detail::text_bio(bytes);
+      return bio && install_pkcs12(context, bio.get(), password);
+    });
+  }
+
+  void use_pkcs12(ConstBytes der, const Password& password) {
+    std::error_code code;
+    use_pkcs12(der, password, code);
+    detail::throw_if_error(code, message_);
+  }
+
+  /// Uses the certificate, key and chain of a PKCS#12 file.
+  void use_pkcs12_file(const std::string& path, const Password& password,
+                       std::error_code& code) {
+    configure(("use pkcs12 file " + path).c_str(), code,
+              [&path, &password](SSL_CTX* context) {
+                const detail::BioHandle bio(BIO_new_file(path.c_str(), "rb"));
+                return bio && install_pkcs12(context, bio.get(), password);
+              });
+  }
+
+  void use_pkcs12_file(const std::string& path, const Password& password) {
+    std::error_code code;
+    use_pkcs12_file(path, password, code);
     detail::throw_if_error(code, message_);
   }
 
@@ -158,16 +349,25 @@ class Context {
   /// Uses a private key file in PEM or DER form (unencrypted).
   void use_private_key_file(const std::string& path, FileFormat format,
                             std::error_code& code) {
-    configure(("use private key file " + path).c_str(), code,
-              [&path, format](SSL_CTX* context) {
-                const detail::BioHandle bio(BIO_new_file(path.c_str(), "rb"));
-                return bio && install_key(context, bio.get(), format);
-              });
+    load_key_file(path, format, nullptr, code);
   }
 
   void use_private_key_file(const std::string& path, FileFormat format) {
     std::error_code code;
-    use_private_key_file(path, format, code);
+    load_key_file(path, format, nullptr, code);
+    detail::throw_if_error(code, message_);
+  }
+
+  /// Uses an encrypted private key file in PEM form, or PKCS#8 DER.
+  void use_private_key_file(const std::string& path, FileFormat format,
+                            const Password& password, std::error_code& code) {
+    load_key_file(path, format, &password, code);
+  }
+
+  void use_private_key_file(const std::string& path, FileFormat format,
+                            const Password& password) {
+    std::error_code code;
+    load_key_file(path, format, &password, code);
     detail::throw_if_error(code, message_);
   }
 
@@ -307,9 +507,8 @@ class Context {
   /// verifies by default; a server context only sees client certificates it
   /// asked for. An empty callback restores OpenSSL's own verdicts.
   void on_verify(VerifyCallback callback) {
-    if (context_) {
-      detail::context_state(context_.get())->verify_callback =
-          std::move(callback);
+    if (detail::ContextState* state = this->state()) {
+      state->verify_callback = std::move(callback);
     }
   }
 
@@ -323,6 +522,227 @@ class Context {
       SSL_CTX_set_verify(context_.get(), SSL_VERIFY_NONE,
                          &detail::verify_trampoline);
     }
+  }
+
+  /// Accepts a peer only if the SHA-256 of its SubjectPublicKeyInfo (see
+  /// `Certificate::public_key_sha256`) is one of `pins`: on top of the
+  /// chain's verification, or instead of it. An empty list turns pinning
+  /// off. A client context applies this to servers; a server context to the
+  /// client certificates it requests.
+  void pin_public_keys(std::vector<std::array<unsigned char, 32>> pins,
+                       PinMode mode) {
+    if (detail::ContextState* state = this->state()) {
+      state->pins = std::move(pins);
+      state->pins_replace_chain = mode == PinMode::instead_of_chain;
+    }
+  }
+
+  /// Whether channels must be given the server name to verify: a verifying
+  /// client whose pins do not replace the chain.
+  bool needs_server_name() const noexcept {
+    const detail::ContextState* state = this->state();
+    return R == Role::client && verifies_peer() && state &&
+           !(state->pins_replace_chain && !state->pins.empty());
+  }
+
+  /// Lets `callback` answer the server name each client sends (SNI): go on,
+  /// switch to another context's certificate, or refuse with the
+  /// unrecognized_name alert.
+  template <Role Q = R, detail::only_for<Q, R, Role::server> = 0>
+  void on_server_name(ServerNameCallback callback) {
+    detail::ContextState* state = this->state();
+    if (!state) return;
+
+    state->server_name_callback = [callback = std::move(callback)](
+                                      SSL* ssl, std::string_view name) {
+      const ServerNameAnswer answer = callback(name);
+      if (answer.refuse_) return SSL_TLSEXT_ERR_ALERT_FATAL;
+      if (answer.switch_to_ && !SSL_set_SSL_CTX(ssl, answer.switch_to_)) {
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
+      }
+      return SSL_TLSEXT_ERR_OK;
+    };
+    SSL_CTX_set_tlsext_servername_callback(context_.get(),
+                                           &detail::server_name_trampoline);
+  }
+
+  /// Asks clients for a certificate, verified against this context's
+  /// trusted roots (`trust_pem` and the others).
+  template <Role Q = R, detail::only_for<Q, R, Role::server> = 0>
+  void request_client_certificate(ClientCertificate mode) noexcept {
+    if (!context_) return;
+
+    int verify = SSL_VERIFY_NONE;
+    if (mode != ClientCertificate::none) verify = SSL_VERIFY_PEER;
+    if (mode == ClientCertificate::required) {
+      verify |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    }
+    SSL_CTX_set_verify(context_.get(), verify, &detail::verify_trampoline);
+  }
+
+  /// Lets servers ask this client for its certificate after the handshake
+  /// (TLS 1.3 post-handshake authentication); see
+  /// `request_client_certificate(Channel<server>&)`.
+  template <Role Q = R, detail::only_for<Q, R, Role::client> = 0>
+  void allow_post_handshake_auth() noexcept {
+    if (context_) SSL_CTX_set_post_handshake_auth(context_.get(), 1);
+  }
+
+  /// A client offers these application protocols (ALPN), most wanted
+  /// first, e.g. {"h2", "http/1.1"}. Each name is 1 to 255 bytes.
+  template <Role Q = R, detail::only_for<Q, R, Role::client> = 0>
+  void set_alpn_protocols(const std::vector<std::string>& protocols,
+                          std::error_code& code) {
+    std::vector<unsigned char> wire;
+    if (!detail::encode_alpn(protocols, wire)) {
+      report("set alpn protocols", code, errc::invalid_argument,
+             "each protocol name must be 1 to 255 bytes");
+      return;
+    }
+
+    // SSL_CTX_set_alpn_protos returns 0 on success, unlike its neighbours.
+    configure("set alpn protocols", code, [&wire](SSL_CTX* context) {
+      return SSL_CTX_set_alpn_protos(context, wire.data(),
+                                     static_cast<unsigned>(wire.size())) == 0;
+    });
+  }
+
+  template <Role Q = R, detail::only_for<Q, R, Role::client> = 0>
+  void set_alpn_protocols(const std::vector<std::string>& protocols) {
+    std::error_code code;
+    set_alpn_protocols(protocols, code);
+    detail::throw_if_error(code, message_);
+  }
+
+  /// A server chooses, by its own order of preference, the first of these
+  /// protocols that the client also offers; `mismatch` says what happens
+  /// when there is none. A client that offers no ALPN gets none.
+  template <Role Q = R, detail::only_for<Q, R, Role::server> = 0>
+  void set_alpn_protocols(std::vector<std::string> preference,
+                          AlpnMismatch mismatch = AlpnMismatch::refuse) {
+    detail::ContextState* state = this->state();
+    if (!state) return;
+
+    state->alpn_preference = std::move(preference);
+    state->alpn_refuse_mismatch = mismatch == AlpnMismatch::refuse;
+    SSL_CTX_set_alpn_select_cb(context_.get(), &detail::alpn_trampoline,
+                               nullptr);
+  }
+
+  /// How many TLS 1.3 session tickets a server sends after each full
+  /// handshake (OpenSSL's default is 2); 0 sends none.
+  template <Role Q = R, detail::only_for<Q, R, Role::server> = 0>
+  void set_ticket_count(std::size_t count) noexcept {
+    if (context_) SSL_CTX_set_num_tickets(context_.get(), count);
+  }
+
+  /// Seals session tickets with these keys instead of keys OpenSSL makes
+  /// for this context alone, so that several servers, or a restarted one,
+  /// accept each other's tickets. The first key seals new tickets; every
+  /// key opens them, and a ticket sealed with a later key is renewed. To
+  /// rotate, call again with a new key first and the old ones after it;
+  /// channels on other threads see the change at their next ticket.
+  template <Role Q = R, detail::only_for<Q, R, Role::server> = 0>
+  void use_ticket_keys(std::vector<TicketKey> keys, std::error_code& code) {
+    detail::ContextState* state = this->state();
+    const bool valid = !keys.empty() && std::all_of(keys.begin(), keys.end(),
+                                                    [](const TicketKey& key) {
+                                                      return key.valid();
+                                                    });
+    if (!state || !valid) {
+      report("use ticket keys", code,
+             state ? errc::invalid_argument : errc::empty_object,
+             state ? "need at least one key, none all zeros" : "");
+      return;
+    }
+
+    {
+      const std::unique_lock<std::shared_mutex> guard(state->ticket_lock);
+      state->ticket_keys = std::move(keys);
+    }
+    configure("use ticket keys", code, [](SSL_CTX* context) {
+      return SSL_CTX_set_tlsext_ticket_key_evp_cb(
+                 context, &detail::ticket_key_trampoline) == 1;
+    });
+  }
+
+  template <Role Q = R, detail::only_for<Q, R, Role::server> = 0>
+  void use_ticket_keys(std::vector<TicketKey> keys) {
+    std::error_code code;
+    use_ticket_keys(std::move(keys), code);
+    detail::throw_if_error(code, message_);
+  }
+
+  /// Keeps sessions in this context's memory (at most `capacity` of them)
+  /// and hands clients only their IDs, instead of sealing the whole session
+  /// into a ticket: TLS 1.2 resumes by session ID, TLS 1.3 by a ticket that
+  /// is only a reference. Channels resume only through the same Context.
+  template <Role Q = R, detail::only_for<Q, R, Role::server> = 0>
+  void use_session_cache(std::size_t capacity) noexcept {
+    if (!context_) return;
+
+    SSL_CTX_set_options(context_.get(), SSL_OP_NO_TICKET);
+    SSL_CTX_set_session_cache_mode(context_.get(), SSL_SESS_CACHE_SERVER);
+    SSL_CTX_sess_set_cache_size(context_.get(), static_cast<long>(capacity));
+  }
+
+  /// Turns resumption off: no tickets, no session cache.
+  template <Role Q = R, detail::only_for<Q, R, Role::server> = 0>
+  void disable_resumption() noexcept {
+    if (!context_) return;
+
+    SSL_CTX_set_options(context_.get(), SSL_OP_NO_TICKET);
+    SSL_CTX_set_session_cache_mode(context_.get(), SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_num_tickets(context_.get(), 0);
+  }
+
+  /// Lets clients that resume a TLS 1.3 session send up to `max_bytes` of
+  /// early data (0-RTT) with their first flight; `accept` decides per
+  /// handshake. Off by default.
+  ///
+  /// Early data can be replayed: an attacker who recorded it can send it
+  /// again, and the server cannot tell. OpenSSL refuses a ticket's early
+  /// data the second time within this context's own session cache, but not
+  /// across servers, restarts or a full cache. Act on early data only when
+  /// doing it twice is harmless (an idempotent read), or defer acting until
+  /// `read_plaintext` reports data that is not early
+  /// (`ReadResult::early_data` false). The tickets that allow it are sent
+  /// after handshakes made once this is on.
+  template <Role Q = R, detail::only_for<Q, R, Role::server> = 0>
+  void enable_early_data(std::uint32_t max_bytes, EarlyDataCallback accept) {
+    detail::ContextState* state = this->state();
+    if (!state) return;
+
+    state->early_data_callback = std::move(accept);
+    SSL_CTX_set_max_early_data(context_.get(), max_bytes);
+    SSL_CTX_set_recv_max_early_data(context_.get(), max_bytes);
+    SSL_CTX_set_allow_early_data_cb(context_.get(),
+                                    &detail::early_data_trampoline, nullptr);
+  }
+
+  /// Allows TLS 1.2 renegotiation, secure renegotiation (RFC 5746) only:
+  /// either side may start one with `renegotiate`. Off by default; TLS 1.3
+  /// has none (it has key updates).
+  void enable_renegotiation() noexcept {
+    if (!context_) return;
+
+    SSL_CTX_clear_options(context_.get(), SSL_OP_NO_RENEGOTIATION);
+    if (R == Role::server) {
+      SSL_CTX_set_options(context_.get(), SSL_OP_ALLOW_CLIENT_RENEGOTIATION);
+    }
+  }
+
+  /// Hands each handshake's secrets to `callback` as NSS key log lines,
+  /// for Wireshark; an empty callback turns it off. See `KeyLogCallback`:
+  /// these lines decrypt the traffic.
+  void on_key_log(KeyLogCallback callback) {
+    detail::ContextState* state = this->state();
+    if (!state) return;
+
+    const bool enabled = static_cast<bool>(callback);
+    state->key_log = std::move(callback);
+    SSL_CTX_set_keylog_callback(
+        context_.get(), enabled ? &detail::key_log_trampoline : nullptr);
   }
 
   /// Whether channels of this context check the peer's certificate.
@@ -340,6 +760,10 @@ class Context {
   SSL_CTX* native_handle() const noexcept { return context_.get(); }
 
  private:
+  detail::ContextState* state() const noexcept {
+    return context_ ? detail::context_state(context_.get()) : nullptr;
+  }
+
   static const SSL_METHOD* method() noexcept {
     return R == Role::client ? TLS_client_method() : TLS_server_method();
   }
@@ -363,8 +787,19 @@ class Context {
     // Idle channels give their record buffers back to the allocator.
     SSL_CTX_set_mode(context, SSL_MODE_RELEASE_BUFFERS);
 
+    // A write held back by a renegotiation is retried from the queue, whose
+    // storage may have moved by then.
+    SSL_CTX_set_mode(context, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+
     const int verify = R == Role::client ? SSL_VERIFY_PEER : SSL_VERIFY_NONE;
     SSL_CTX_set_verify(context, verify, &detail::verify_trampoline);
+
+    // A server that verifies clients must name its sessions' context, or
+    // OpenSSL refuses to resume them.
+    if (R == Role::server) {
+      static const unsigned char id[] = "membio";
+      SSL_CTX_set_session_id_context(context, id, sizeof id - 1);
+    }
   }
 
   // Runs one OpenSSL configuration step with a clean error queue and turns
@@ -392,20 +827,75 @@ class Context {
                (detail.empty() ? code.message() : detail);
   }
 
-  // Reads a key and installs it once it is known to match the certificate,
-  // if one is loaded. OpenSSL compares a key only with a certificate of the
-  // same type, so an RSA key would slip past an EC certificate without this.
-  static bool install_key(SSL_CTX* context, BIO* bio, FileFormat format) {
-    const detail::PkeyHandle key(
-        format == FileFormat::pem
-            ? PEM_read_bio_PrivateKey(bio, nullptr, &detail::refuse_password,
-                                      nullptr)
-            : d2i_PrivateKey_bio(bio, nullptr));
+  void load_key_pem(std::string_view pem, const Password* password,
+                    std::error_code& code) {
+    configure("use private key pem", code, [pem, password](SSL_CTX* context) {
+      const detail::BioHandle bio = detail::text_bio(pem);
+      return bio && install_key(context, bio.get(), FileFormat::pem, password);
+    });
+  }
+
+  void load_key_file(const std::string& path, FileFormat format,
+                     const Password* password, std::error_code& code) {
+    configure(("use private key file " + path).c_str(), code,
+              [&path, format, password](SSL_CTX* context) {
+                const detail::BioHandle bio(BIO_new_file(path.c_str(), "rb"));
+                return bio && install_key(context, bio.get(), format, password);
+              });
+  }
+
+  static detail::PkeyHandle read_key(BIO* bio, FileFormat format,
+                                     const Password* password) {
+    if (format == FileFormat::pem) {
+      return detail::PkeyHandle(
+          PEM_read_bio_PrivateKey(bio, nullptr, &detail::password_trampoline,
+                                  const_cast<Password*>(password)));
+    }
+
+    // DER may be a plain key or an encrypted PKCS#8 one.
+    detail::PkeyHandle key(d2i_PrivateKey_bio(bio, nullptr));
+    if (key || !password) return key;
+    (void)BIO_reset(bio);
+    ERR_clear_error();
+    return detail::PkeyHandle(
+        d2i_PKCS8PrivateKey_bio(bio, nullptr, &detail::password_trampoline,
+                                const_cast<Password*>(password)));
+  }
+
+  // Installs a key once it is known to match the loaded certificate, if
+  // any. OpenSSL compares a key only with a certificate of the same type,
+  // so an RSA key would slip past an EC certificate without this check.
+  static bool install_key(SSL_CTX* context, BIO* bio, FileFormat format,
+                          const Password* password) {
+    const detail::PkeyHandle key = read_key(bio, format, password);
     if (!key) return false;
 
     X509* leaf = SSL_CTX_get0_certificate(context);
     if (leaf && X509_check_private_key(leaf, key.get()) != 1) return false;
     return SSL_CTX_use_PrivateKey(context, key.get()) == 1;
+  }
+
+  static bool install_pkcs12(SSL_CTX* context, BIO* bio,
+                             const Password& password) {
+    const detail::Pkcs12Handle bundle(d2i_PKCS12_bio(bio, nullptr));
+    if (!bundle) return false;
+
+    EVP_PKEY* raw_key = nullptr;
+    X509* raw_leaf = nullptr;
+    STACK_OF(X509)* raw_chain = nullptr;
+    std::string text = password.text();
+    const int parsed = PKCS12_parse(bundle.get(), text.c_str(), &raw_key,
+                                    &raw_leaf, &raw_chain);
+    OPENSSL_cleanse(text.data(), text.size());
+    const detail::PkeyHandle key(raw_key);
+    const detail::X509Handle leaf(raw_leaf);
+    const detail::OwningX509StackHandle chain(raw_chain);
+
+    return parsed == 1 && key && leaf &&
+           X509_check_private_key(leaf.get(), key.get()) == 1 &&
+           SSL_CTX_use_certificate(context, leaf.get()) == 1 &&
+           SSL_CTX_use_PrivateKey(context, key.get()) == 1 &&
+           (!chain || SSL_CTX_set1_chain(context, chain.get()) == 1);
   }
 
   // Reads every certificate of PEM text; false unless there is at least one
@@ -450,6 +940,14 @@ class Context {
   detail::SslCtxHandle context_;
   std::string message_;
 };
+
+inline ServerNameAnswer ServerNameAnswer::use(
+    const Context<Role::server>& context) noexcept {
+  ServerNameAnswer answer;
+  answer.switch_to_ = context.native_handle();
+  answer.refuse_ = answer.switch_to_ == nullptr;
+  return answer;
+}
 
 }  // namespace membio
 

@@ -43,6 +43,15 @@ enum class errc {
 
   /// Ciphertext was fed after `feed_eof` said the input had ended.
   input_ended = 9,
+
+  /// The operation needs a finished handshake, or one not yet started.
+  wrong_handshake_state = 10,
+
+  /// The negotiated protocol version does not have this feature.
+  unsupported_by_version = 11,
+
+  /// The channel has no session that could be resumed.
+  no_session = 12,
 };
 
 /// The category of `membio::errc`; its name is "membio".
@@ -71,6 +80,12 @@ inline const std::error_category& membio_category() noexcept {
           return "server context has no certificate or private key";
         case errc::input_ended:
           return "input already ended";
+        case errc::wrong_handshake_state:
+          return "not possible at this stage of the handshake";
+        case errc::unsupported_by_version:
+          return "not available in the negotiated protocol version";
+        case errc::no_session:
+          return "no resumable session";
       }
       return "unknown membio error " + std::to_string(value);
     }

@@ -2,10 +2,17 @@
 #ifndef MEMBIO_HOOKS_HPP
 #define MEMBIO_HOOKS_HPP
 
+#include <cerrno>
+#include <cstdio>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
+#include <system_error>
 
 #include "certificate.hpp"
+#include "error.hpp"
 
 namespace membio {
 
@@ -34,6 +41,42 @@ struct VerifyStep {
 /// call back into that channel. An exception it throws rejects the peer and
 /// its message appears in the handshake's error.
 using VerifyCallback = std::function<bool(const VerifyStep&)>;
+
+/// Receives one line of the NSS key log format ("CLIENT_RANDOM ...",
+/// "CLIENT_HANDSHAKE_TRAFFIC_SECRET ...", without a newline), the format
+/// Wireshark reads to decrypt a capture.
+///
+/// The lines are the connection's secrets: whoever holds them can decrypt
+/// the traffic. Install a key log only to debug, never in production. It
+/// runs on the thread of the channel whose handshake made the secret.
+using KeyLogCallback = std::function<void(std::string_view line)>;
+
+/// Makes a key log callback that appends each line to the file at `path`
+/// (created if missing, with the process's default permissions), one line
+/// at a time, safe to share by channels on several threads. Throws
+/// `membio::error` (a `std::system_error`) when the file cannot be opened.
+inline KeyLogCallback append_key_log_to(const std::string& path) {
+  struct File {
+    std::mutex lock;
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> handle{nullptr,
+                                                           &std::fclose};
+  };
+
+  auto file = std::make_shared<File>();
+  file->handle.reset(std::fopen(path.c_str(), "a"));
+  if (!file->handle) {
+    const std::error_code code(errno, std::generic_category());
+    detail::throw_if_error(code,
+                           "append key log to " + path + ": " + code.message());
+  }
+
+  return [file](std::string_view line) {
+    const std::lock_guard<std::mutex> guard(file->lock);
+    std::fwrite(line.data(), 1, line.size(), file->handle.get());
+    std::fputc('\n', file->handle.get());
+    std::fflush(file->handle.get());
+  };
+}
 
 }  // namespace membio
 

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "channel.hpp"
@@ -84,9 +85,10 @@ class Loopback {
   }
 
   /// Writes `plaintext` on the client, delivers it, and returns all that the
-  /// server could read; runs the handshake first if it is not done.
+  /// server has read since the last `send_to_server`; runs the handshake
+  /// first if it is not done. Both sides read, as real peers would.
   std::string send_to_server(ConstBytes plaintext, std::error_code& code) {
-    return send(client_, server_, plaintext, code);
+    return send(client_, plaintext, server_inbox_, code);
   }
 
   std::string send_to_server(ConstBytes plaintext) {
@@ -97,9 +99,10 @@ class Loopback {
   }
 
   /// Writes `plaintext` on the server, delivers it, and returns all that the
-  /// client could read; runs the handshake first if it is not done.
+  /// client has read since the last `send_to_client`; runs the handshake
+  /// first if it is not done. Both sides read, as real peers would.
   std::string send_to_client(ConstBytes plaintext, std::error_code& code) {
-    return send(server_, client_, plaintext, code);
+    return send(server_, plaintext, client_inbox_, code);
   }
 
   std::string send_to_client(ConstBytes plaintext) {
@@ -114,7 +117,7 @@ class Loopback {
   /// Afterwards both channels report `CloseState::closed`.
   void close(std::error_code& code) {
     failed_.clear();
-    if (closes(client_, server_, code)) closes(server_, client_, code);
+    if (closes(client_, code)) closes(server_, code);
   }
 
   void close() {
@@ -179,51 +182,59 @@ class Loopback {
     return flight;
   }
 
-  template <Role From, Role To>
-  std::string send(Channel<From>& from, Channel<To>& to, ConstBytes plaintext,
-                   std::error_code& code) {
-    std::string received;
+  template <Role From>
+  std::string send(Channel<From>& from, ConstBytes plaintext,
+                   std::string& inbox, std::error_code& code) {
     if (!client_.handshake_done() || !server_.handshake_done()) {
       handshake(code);
-      if (code) return received;
+      if (code) return {};
     }
 
     failed_.clear();
     (void)write_plaintext(from, plaintext, code);
     if (code) {
       note_failure(from);
-      return received;
+      return {};
     }
 
-    for (;;) {
-      const std::size_t moved = exchange(code);
-      if (!code) (void)read_plaintext_into(to, received, code);
-      if (code) note_failure(to);
-      if (code || moved == 0) return received;
+    while (exchange(code) > 0 && !code && read_both(code)) {
     }
+    if (!code) read_both(code);
+    return std::exchange(inbox, {});
+  }
+
+  // Reads all that both sides can read into their inboxes. Both sides read,
+  // as a real program's would, so that handshake messages after the
+  // handshake (renegotiation, tickets, key updates) progress on both.
+  bool read_both(std::error_code& code) {
+    client_status_ = read_plaintext_into(client_, client_inbox_, code);
+    if (code) {
+      note_failure(client_);
+      return false;
+    }
+
+    server_status_ = read_plaintext_into(server_, server_inbox_, code);
+    if (code) note_failure(server_);
+    return !code;
   }
 
   // The closer sends close_notify and the other side reads until it sees
-  // it; returns false on an error.
-  template <Role From, Role To>
-  bool closes(Channel<From>& closer, Channel<To>& other,
-              std::error_code& code) {
+  // it; returns false on an error. Data read meanwhile stays in the inboxes.
+  template <Role From>
+  bool closes(Channel<From>& closer, std::error_code& code) {
     (void)membio::close(closer, code);
     if (code) {
       note_failure(closer);
       return false;
     }
 
-    std::string ignored;
+    const Status& other =
+        From == Role::client ? server_status_ : client_status_;
     for (;;) {
       const std::size_t moved = exchange(code);
-      const Status status =
-          code ? Status::closed : read_plaintext_into(other, ignored, code);
-      if (code) {
-        note_failure(other);
-        return false;
-      }
-      if (status == Status::closed) return true;
+      if (code || !read_both(code)) return false;
+      if (other == Status::closed) return true;
+
       if (moved == 0) {
         code = errc::stalled;
         failed_ = "close: " + code.message();
@@ -252,6 +263,12 @@ class Loopback {
   Channel<server>& server_;
   std::size_t fragment_size_;
   std::string failed_;  // The first failure's message, for what().
+
+  // Plaintext each side has read and no send_to_* has returned yet.
+  std::string client_inbox_;
+  std::string server_inbox_;
+  Status client_status_ = Status::need_input;
+  Status server_status_ = Status::need_input;
 };
 
 }  // namespace membio

@@ -9,11 +9,15 @@
 #include "context.hpp"
 #include "credentials.hpp"
 #include "error.hpp"
+#include "exporter.hpp"
 #include "hooks.hpp"
 #include "io.hpp"
 #include "loopback.hpp"
+#include "post_handshake.hpp"
 #include "role.hpp"
+#include "session.hpp"
 #include "status.hpp"
+#include "ticket_key.hpp"
 #include "version.hpp"
 
 #endif  // MEMBIO_MEMBIO_HPP

@@ -34,6 +34,10 @@ struct [[nodiscard]] ReadResult {
   /// `done` when `size` > 0; otherwise `need_input`, `send_output` or
   /// `closed`.
   Status status = Status::need_input;
+
+  /// Whether these bytes are TLS 1.3 early data (0-RTT), which an attacker
+  /// may have replayed; see `Context<server>::enable_early_data`.
+  bool early_data = false;
 };
 
 /// How far a channel has closed.

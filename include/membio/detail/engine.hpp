@@ -32,9 +32,15 @@ struct ChannelCore : ChannelNotes {
   bool input_ended = false;
   bool truncated = false;
   bool needs_server_name = false;
+  bool early_data_done = false;  // Server: early data read to its end.
 
-  // Plaintext written before the handshake finished, sealed once it has.
+  // Plaintext written before the handshake finished (or while a TLS 1.2
+  // renegotiation runs), sealed as soon as it can be.
   std::vector<unsigned char> queued_plaintext;
+
+  // Server: early data (0-RTT) received, not yet read by the caller. Its
+  // size is bounded by the context's early data limit.
+  std::vector<unsigned char> early_plaintext;
 
   std::error_code failure;      // Sticky once set: the channel is dead.
   std::string failure_message;  // Why, in full.
@@ -70,6 +76,13 @@ inline void refuse(ChannelCore& core, const char* operation, errc condition,
   code = condition;
   core.message = std::string(operation) + ": " +
                  (detail ? std::string(detail) : code.message());
+}
+
+/// Ends an operation with an OpenSSL error that leaves the channel usable,
+/// e.g. a request the protocol version does not allow.
+inline void refuse_from_queue(ChannelCore& core, const char* operation,
+                              std::error_code& code) {
+  core.message = fail_from_queue(operation, code, errc::invalid_argument);
 }
 
 /// Ends an operation with a fatal error, which the channel keeps.
@@ -177,21 +190,57 @@ inline Status progress(const ChannelCore& core) noexcept {
 
 /// Seals plaintext into records in the outgoing BIO. Partial writes are off
 /// and a memory BIO takes everything, so success means every byte went in.
+/// Sets `blocked` and writes nothing while a TLS 1.2 renegotiation waits
+/// for the peer; returns false on a fatal error.
 inline bool seal(ChannelCore& core, const char* operation,
                  const unsigned char* plaintext, std::size_t size,
-                 std::error_code& code) {
+                 bool& blocked, std::error_code& code) {
   std::size_t written = 0;
+  blocked = false;
   const int result = SSL_write_ex(core.ssl.get(), plaintext, size, &written);
   if (result == 1) return true;
 
-  // Only a renegotiation, which membio refuses, makes a write wait for
-  // input; anything but success is therefore fatal, never silently lost.
-  if (classify(core, operation, result, code) != Step::failed) {
-    fail(core, errc::invalid_argument,
-         std::string(operation) + ": write waited for input after handshake",
-         code);
+  blocked = classify(core, operation, result, code) != Step::failed;
+  return blocked;
+}
+
+/// Seals the queued plaintext, unless a renegotiation still holds it back.
+inline bool flush_queued(ChannelCore& core, const char* operation,
+                         std::error_code& code) {
+  if (core.queued_plaintext.empty() || SSL_in_init(core.ssl.get())) {
+    return true;
   }
-  return false;
+
+  bool blocked = false;
+  if (!seal(core, operation, core.queued_plaintext.data(),
+            core.queued_plaintext.size(), blocked, code)) {
+    return false;
+  }
+  if (!blocked) std::vector<unsigned char>().swap(core.queued_plaintext);
+  return true;
+}
+
+/// Server: reads the client's early data (0-RTT) until its end, keeping it
+/// for `read_plaintext`. OpenSSL wants this before the rest of the
+/// handshake.
+inline bool read_early_data(ChannelCore& core, const char* operation,
+                            std::error_code& code) {
+  unsigned char chunk[4096];
+  for (;;) {
+    std::size_t size = 0;
+    const int result =
+        SSL_read_early_data(core.ssl.get(), chunk, sizeof chunk, &size);
+    if (result == SSL_READ_EARLY_DATA_SUCCESS) {
+      core.early_plaintext.insert(core.early_plaintext.end(), chunk,
+                                  chunk + size);
+      continue;
+    }
+    if (result == SSL_READ_EARLY_DATA_FINISH) {
+      core.early_data_done = true;
+      return true;
+    }
+    return classify(core, operation, 0, code) != Step::failed;
+  }
 }
 
 /// Drives the handshake one step as far as the fed input allows.
@@ -204,6 +253,14 @@ inline bool drive_handshake(ChannelCore& core, const char* operation,
              "client channel one, or skip verification on its context",
          code);
     return false;
+  }
+
+  const bool wants_early_data = SSL_is_server(core.ssl.get()) &&
+                                !core.early_data_done &&
+                                SSL_get_max_early_data(core.ssl.get()) > 0;
+  if (wants_early_data) {
+    if (!read_early_data(core, operation, code)) return false;
+    if (!core.early_data_done) return true;
   }
 
   const int result = SSL_do_handshake(core.ssl.get());
@@ -224,18 +281,14 @@ inline bool advance(ChannelCore& core, const char* operation,
   }
   if (!core.handshake_done) return true;
 
-  if (!core.queued_plaintext.empty()) {
-    if (!seal(core, operation, core.queued_plaintext.data(),
-              core.queued_plaintext.size(), code)) {
-      return false;
-    }
-    std::vector<unsigned char>().swap(core.queued_plaintext);
-  }
+  if (!flush_queued(core, operation, code)) return false;
 
-  if (!core.close_requested ||
-      (SSL_get_shutdown(core.ssl.get()) & SSL_SENT_SHUTDOWN)) {
-    return true;
-  }
+  // The close waits for queued plaintext and for a renegotiation to end,
+  // since OpenSSL refuses to shut down in the middle of a handshake.
+  const bool close_waits =
+      !core.queued_plaintext.empty() || SSL_in_init(core.ssl.get()) ||
+      (SSL_get_shutdown(core.ssl.get()) & SSL_SENT_SHUTDOWN);
+  if (!core.close_requested || close_waits) return true;
   const int result = SSL_shutdown(core.ssl.get());
   return result >= 0 || classify(core, operation, result, code) != Step::failed;
 }
@@ -310,18 +363,35 @@ inline Status write_plaintext(ChannelCore* core, ConstBytes plaintext,
     return Status::closed;
   }
 
-  if (core->handshake_done && core->queued_plaintext.empty()) {
-    if (!plaintext.empty() &&
-        !seal(*core, "write", plaintext.data(), plaintext.size(), code)) {
+  if (plaintext.empty()) return progress(*core);
+
+  // Straight into records when nothing is queued ahead of these bytes.
+  if (core->handshake_done && core->queued_plaintext.empty() &&
+      !SSL_in_init(core->ssl.get())) {
+    bool blocked = false;
+    if (!seal(*core, "write", plaintext.data(), plaintext.size(), blocked,
+              code)) {
       return Status::closed;
     }
-    return progress(*core);
+    if (!blocked) return progress(*core);
   }
 
   core->queued_plaintext.insert(core->queued_plaintext.end(), plaintext.data(),
                                 plaintext.data() + plaintext.size());
   if (!advance(*core, "write", code)) return Status::closed;
   return progress(*core);
+}
+
+/// Hands out early data the server kept, oldest first.
+inline ReadResult take_early_data(ChannelCore& core, MutableBytes buffer) {
+  std::vector<unsigned char>& early = core.early_plaintext;
+  const std::size_t size = std::min(buffer.size(), early.size());
+
+  std::copy(early.begin(), early.begin() + static_cast<long>(size),
+            buffer.data());
+  early.erase(early.begin(), early.begin() + static_cast<long>(size));
+  if (early.empty()) std::vector<unsigned char>().swap(early);
+  return {size, Status::done, true};
 }
 
 inline ReadResult read_plaintext(ChannelCore* core, MutableBytes buffer,
@@ -334,6 +404,7 @@ inline ReadResult read_plaintext(ChannelCore* core, MutableBytes buffer,
   }
 
   if (!advance(*core, "read", code)) return {0, Status::closed};
+  if (!core->early_plaintext.empty()) return take_early_data(*core, buffer);
   if (!core->handshake_done) return {0, waiting_status(*core)};
 
   std::size_t size = 0;

@@ -43,6 +43,17 @@ inline void free_x509_stack(STACK_OF(X509) * stack) noexcept {
 using X509StackHandle =
     std::unique_ptr<STACK_OF(X509), Deleter<STACK_OF(X509), free_x509_stack>>;
 
+// A stack of certificates that owns them, as PKCS12_parse returns it.
+inline void free_owning_x509_stack(STACK_OF(X509) * stack) noexcept {
+  sk_X509_pop_free(stack, X509_free);
+}
+
+using OwningX509StackHandle =
+    std::unique_ptr<STACK_OF(X509),
+                    Deleter<STACK_OF(X509), free_owning_x509_stack>>;
+
+using Pkcs12Handle = std::unique_ptr<PKCS12, Deleter<PKCS12, PKCS12_free>>;
+
 // Stacks of names come back from X509_get_ext_d2i and are freed as a whole.
 inline void free_general_names(GENERAL_NAMES* names) noexcept {
   GENERAL_NAMES_free(names);

@@ -1,0 +1,168 @@
+// Keying material exported from an established connection, and the channel
+// bindings built on it.
+#ifndef MEMBIO_EXPORTER_HPP
+#define MEMBIO_EXPORTER_HPP
+
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "bytes.hpp"
+#include "channel.hpp"
+#include "detail/engine.hpp"
+#include "error.hpp"
+#include "io.hpp"
+#include "role.hpp"
+
+namespace membio {
+
+/// A channel binding type (RFC 5056): a value both ends of one TLS
+/// connection share and no other connection has.
+enum class ChannelBinding {
+  /// RFC 9266: 32 bytes exported with the label "EXPORTER-Channel-Binding"
+  /// and no context. Defined for TLS 1.3, and for TLS 1.2 with the
+  /// extended master secret, which OpenSSL negotiates by default.
+  tls_exporter,
+
+  /// RFC 5929: the first Finished message of the latest handshake. TLS 1.2
+  /// only.
+  tls_unique,
+};
+
+namespace detail {
+
+inline bool exportable(ChannelCore* core, const char* operation,
+                       std::error_code& code) {
+  if (!begin(core, operation, code)) return false;
+  if (!core->handshake_done) {
+    refuse(*core, operation, errc::wrong_handshake_state, code,
+           "the handshake is not done");
+    return false;
+  }
+  return true;
+}
+
+inline std::vector<unsigned char> export_material(ChannelCore* core,
+                                                  std::string_view label,
+                                                  const ConstBytes* context,
+                                                  std::size_t length,
+                                                  std::error_code& code) {
+  ErrorQueueScope scope;
+  if (!exportable(core, "export keying material", code)) return {};
+
+  const std::string name(label);
+  std::vector<unsigned char> material(length);
+  const int ok = SSL_export_keying_material(
+      core->ssl.get(), material.data(), material.size(), name.c_str(),
+      name.size(), context ? context->data() : nullptr,
+      context ? context->size() : 0, context ? 1 : 0);
+  if (ok != 1) {
+    refuse_from_queue(*core, "export keying material", code);
+    return {};
+  }
+  return material;
+}
+
+// tls-unique is the first Finished of the latest handshake: the client's
+// in a full handshake, the server's in a resumed one.
+inline std::vector<unsigned char> first_finished(SSL* ssl) {
+  const bool resumed = SSL_session_reused(ssl) == 1;
+  const bool ours_first = SSL_is_server(ssl) ? resumed : !resumed;
+
+  unsigned char finished[EVP_MAX_MD_SIZE];
+  const std::size_t size =
+      ours_first ? SSL_get_finished(ssl, finished, sizeof finished)
+                 : SSL_get_peer_finished(ssl, finished, sizeof finished);
+  return std::vector<unsigned char>(finished, finished + size);
+}
+
+}  // namespace detail
+
+/// Derives `length` bytes of keying material from the connection's secrets
+/// (RFC 5705, RFC 8446 section 7.5) with `label` and `context`; the peer
+/// derives the same bytes from the same label and context. Labels should be
+/// registered ones or start with "EXPERIMENTAL".
+///
+/// Errors (not fatal): `errc::wrong_handshake_state` before the handshake
+/// is done; OpenSSL's for a label or length it refuses.
+template <Role R>
+std::vector<unsigned char> export_keying_material(const Channel<R>& channel,
+                                                  std::string_view label,
+                                                  ConstBytes context,
+                                                  std::size_t length,
+                                                  std::error_code& code) {
+  return detail::export_material(detail::ChannelAccess::core(channel), label,
+                                 &context, length, code);
+}
+
+template <Role R>
+std::vector<unsigned char> export_keying_material(const Channel<R>& channel,
+                                                  std::string_view label,
+                                                  ConstBytes context,
+                                                  std::size_t length) {
+  std::error_code code;
+  std::vector<unsigned char> material =
+      export_keying_material(channel, label, context, length, code);
+  detail::throw_if_failed(channel, "export keying material", code);
+  return material;
+}
+
+/// The same with no context at all, which TLS 1.2 tells apart from an
+/// empty context (TLS 1.3 does not).
+template <Role R>
+std::vector<unsigned char> export_keying_material(const Channel<R>& channel,
+                                                  std::string_view label,
+                                                  std::size_t length,
+                                                  std::error_code& code) {
+  return detail::export_material(detail::ChannelAccess::core(channel), label,
+                                 nullptr, length, code);
+}
+
+template <Role R>
+std::vector<unsigned char> export_keying_material(const Channel<R>& channel,
+                                                  std::string_view label,
+                                                  std::size_t length) {
+  std::error_code code;
+  std::vector<unsigned char> material =
+      export_keying_material(channel, label, length, code);
+  detail::throw_if_failed(channel, "export keying material", code);
+  return material;
+}
+
+/// The channel binding value of `type` for this connection.
+///
+/// Errors (not fatal): `errc::wrong_handshake_state` before the handshake
+/// is done; `errc::unsupported_by_version` for tls-unique on TLS 1.3.
+template <Role R>
+std::vector<unsigned char> channel_binding(const Channel<R>& channel,
+                                           ChannelBinding type,
+                                           std::error_code& code) {
+  if (type == ChannelBinding::tls_exporter) {
+    return export_keying_material(channel, "EXPORTER-Channel-Binding", 32,
+                                  code);
+  }
+
+  detail::ErrorQueueScope scope;
+  detail::ChannelCore* core = detail::ChannelAccess::core(channel);
+  if (!detail::exportable(core, "channel binding", code)) return {};
+  if (SSL_version(core->ssl.get()) == TLS1_3_VERSION) {
+    detail::refuse(*core, "channel binding", errc::unsupported_by_version, code,
+                   "tls-unique is not defined for TLS 1.3");
+    return {};
+  }
+  return detail::first_finished(core->ssl.get());
+}
+
+template <Role R>
+std::vector<unsigned char> channel_binding(const Channel<R>& channel,
+                                           ChannelBinding type) {
+  std::error_code code;
+  std::vector<unsigned char> value = channel_binding(channel, type, code);
+  detail::throw_if_failed(channel, "channel binding", code);
+  return value;
+}
+
+}  // namespace membio
+
+#endif  // MEMBIO_EXPORTER_HPP
