@@ -172,46 +172,82 @@ inline Identity make_self_signed(const CertificateOptions& options = {}) {
           detail::key_to_pem(key.get())};
 }
 
-/// A small certificate authority held in memory: a self-signed root whose
-/// key signs leaf certificates, so tests can build real chains.
+/// A small certificate authority held in memory: a self-signed root, or an
+/// intermediate below one, whose key signs leaf certificates, so tests can
+/// build real chains.
 class CertificateAuthority {
  public:
-  /// Makes the root; throws `membio::error` when OpenSSL fails.
+  /// Makes a root; throws `membio::error` when OpenSSL fails.
   explicit CertificateAuthority(std::string common_name = "membio test CA",
                                 KeyType key_type = KeyType::ec_p256) {
     detail::ErrorQueueScope scope;
+    const CertificateOptions options =
+        authority_options(std::move(common_name), key_type);
+
+    key_ = detail::generate_key(key_type);
+    certificate_ = detail::make_certificate(options, key_.get(), nullptr,
+                                            nullptr, /*is_ca=*/true);
+  }
+
+  /// This authority's certificate in PEM text. For a root, this is what
+  /// peers trust.
+  std::string certificate_pem() const {
+    return Certificate(certificate_.get()).to_pem();
+  }
+
+  /// This authority's certificate.
+  Certificate certificate() const { return Certificate(certificate_.get()); }
+
+  /// Makes an intermediate authority signed by this one. The leaves it
+  /// issues carry it (and any intermediates above it) in their chains, so
+  /// that peers trusting only the root can verify them.
+  CertificateAuthority make_intermediate(
+      std::string common_name, KeyType key_type = KeyType::ec_p256) const {
+    detail::ErrorQueueScope scope;
+    const CertificateOptions options =
+        authority_options(std::move(common_name), key_type);
+
+    detail::PkeyHandle key = detail::generate_key(key_type);
+    detail::X509Handle certificate = detail::make_certificate(
+        options, key.get(), certificate_.get(), key_.get(), /*is_ca=*/true);
+    std::string chain = Certificate(certificate.get()).to_pem() + chain_pem_;
+    return CertificateAuthority(std::move(key), std::move(certificate),
+                                std::move(chain));
+  }
+
+  /// Issues a leaf certificate signed by this authority. Its chain holds the
+  /// leaf, then the intermediates up to the root, without the root itself,
+  /// which peers already trust.
+  Identity issue(const CertificateOptions& options = {}) const {
+    detail::ErrorQueueScope scope;
+    const detail::PkeyHandle key = detail::generate_key(options.key_type);
+    const detail::X509Handle leaf =
+        detail::make_certificate(options, key.get(), certificate_.get(),
+                                 key_.get(), /*is_ca=*/false);
+    return {Certificate(leaf.get()).to_pem() + chain_pem_,
+            detail::key_to_pem(key.get())};
+  }
+
+ private:
+  CertificateAuthority(detail::PkeyHandle key, detail::X509Handle certificate,
+                       std::string chain_pem) noexcept
+      : key_(std::move(key)),
+        certificate_(std::move(certificate)),
+        chain_pem_(std::move(chain_pem)) {}
+
+  static CertificateOptions authority_options(std::string common_name,
+                                              KeyType key_type) {
     CertificateOptions options;
     options.common_name = std::move(common_name);
     options.alt_names.clear();
     options.key_type = key_type;
     options.valid_for = std::chrono::hours(24 * 365);
-
-    key_ = detail::generate_key(key_type);
-    root_ = detail::make_certificate(options, key_.get(), nullptr, nullptr,
-                                     /*is_ca=*/true);
+    return options;
   }
 
-  /// The root certificate in PEM text: what peers trust.
-  std::string certificate_pem() const {
-    return Certificate(root_.get()).to_pem();
-  }
-
-  /// The root certificate.
-  Certificate certificate() const { return Certificate(root_.get()); }
-
-  /// Issues a leaf certificate signed by this authority; the chain holds the
-  /// leaf alone, since peers trust the root directly.
-  Identity issue(const CertificateOptions& options = {}) const {
-    detail::ErrorQueueScope scope;
-    const detail::PkeyHandle key = detail::generate_key(options.key_type);
-    const detail::X509Handle leaf = detail::make_certificate(
-        options, key.get(), root_.get(), key_.get(), /*is_ca=*/false);
-    return {Certificate(leaf.get()).to_pem(), detail::key_to_pem(key.get())};
-  }
-
- private:
   detail::PkeyHandle key_;
-  detail::X509Handle root_;
+  detail::X509Handle certificate_;
+  std::string chain_pem_;  // This authority and those above it, not the root.
 };
 
 }  // namespace membio
