@@ -410,16 +410,15 @@ inline ReadResult read_plaintext(ChannelCore* core, MutableBytes buffer,
   std::size_t size = 0;
   const int result =
       SSL_read_ex(core->ssl.get(), buffer.data(), buffer.size(), &size);
-  if (result == 1) return {size, Status::done};
+  const Step step =
+      result == 1 ? Step::want_input : classify(*core, "read", result, code);
+  if (step != Step::want_input) return {0, Status::closed};
 
-  switch (classify(*core, "read", result, code)) {
-    case Step::want_input:
-      return {0, waiting_status(*core)};
-    case Step::peer_closed:
-    case Step::failed:
-      break;
-  }
-  return {0, Status::closed};
+  // A renegotiation this read finished releases the writes and the close
+  // that waited for it.
+  if (!advance(*core, "read", code)) return {0, Status::closed};
+  if (result == 1) return {size, Status::done};
+  return {0, waiting_status(*core)};
 }
 
 inline Status close(ChannelCore* core, std::error_code& code) {
