@@ -642,6 +642,12 @@ class Context {
   /// key opens them, and a ticket sealed with a later key is renewed. To
   /// rotate, call again with a new key first and the old ones after it;
   /// channels on other threads see the change at their next ticket.
+  ///
+  /// Limitations: with early data enabled, OpenSSL's replay protection
+  /// makes each TLS 1.3 ticket a single-use reference into this context's
+  /// own session cache, so servers sharing keys then resume only their own
+  /// sessions. Replay protection across servers would need a shared store
+  /// of used tickets, which OpenSSL 3.0 cannot consult.
   template <Role Q = R, detail::only_for<Q, R, Role::server> = 0>
   void use_ticket_keys(std::vector<TicketKey> keys, std::error_code& code) {
     detail::ContextState* state = this->state();
@@ -707,7 +713,8 @@ class Context {
   /// doing it twice is harmless (an idempotent read), or defer acting until
   /// `read_plaintext` reports data that is not early
   /// (`ReadResult::early_data` false). The tickets that allow it are sent
-  /// after handshakes made once this is on.
+  /// after handshakes made once this is on. A replayed ticket gets a full
+  /// handshake, with its early data rejected.
   template <Role Q = R, detail::only_for<Q, R, Role::server> = 0>
   void enable_early_data(std::uint32_t max_bytes, EarlyDataCallback accept) {
     detail::ContextState* state = this->state();

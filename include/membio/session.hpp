@@ -109,11 +109,23 @@ inline Status write_early_plaintext(Channel<client>& channel,
 
   std::size_t written = 0;
   if (SSL_write_early_data(core->ssl.get(), plaintext.data(), plaintext.size(),
-                           &written) != 1) {
-    detail::refuse_from_queue(*core, "write early data", code);
-    return Status::closed;
+                           &written) == 1) {
+    return detail::progress(*core);
   }
-  return detail::progress(*core);
+
+  // Refused before OpenSSL started (no early data allowed), the channel can
+  // still make a full handshake; refused later (too much early data),
+  // OpenSSL has ended the connection with an alert, and so does the channel.
+  if (SSL_in_before(core->ssl.get())) {
+    detail::refuse_from_queue(*core, "write early data", code);
+  } else {
+    std::error_code cause;
+    std::string message =
+        detail::describe_failure(*core, "write early data", cause);
+    detail::fail(*core, cause ? cause : errc::invalid_argument,
+                 std::move(message), code);
+  }
+  return Status::closed;
 }
 
 inline Status write_early_plaintext(Channel<client>& channel,

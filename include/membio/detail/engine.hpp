@@ -45,6 +45,21 @@ struct ChannelCore : ChannelNotes {
   std::error_code failure;      // Sticky once set: the channel is dead.
   std::string failure_message;  // Why, in full.
   std::string message;          // The last failed call's message.
+
+  ChannelCore() = default;
+  ChannelCore(const ChannelCore&) = delete;
+  ChannelCore& operator=(const ChannelCore&) = delete;
+
+  // SSL_free drops the session of a connection that did not send
+  // close_notify, as TLS 1.0 required. Since TLS 1.1 a connection that
+  // merely ended without it may keep its session; one that failed or was
+  // cut short still loses it.
+  ~ChannelCore() {
+    if (ssl && handshake_done && !failure) {
+      SSL_set_shutdown(ssl.get(),
+                       SSL_get_shutdown(ssl.get()) | SSL_SENT_SHUTDOWN);
+    }
+  }
 };
 
 /// How one OpenSSL call ended, once `SSL_get_error` has been read.
