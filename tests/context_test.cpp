@@ -306,11 +306,14 @@ TEST_CASE("a private key that does not match the certificate is refused",
 
   INFO(context.last_error_message());
   CHECK(code);
-  CHECK_THAT(context.last_error_message(), StartsWith("use private key pem: "));
+  CHECK_THAT(context.last_error_message(), StartsWith("use identity pem: "));
   CHECK_THAT(context.last_error_message(),
              ContainsSubstring("key values mismatch"));
+
+  context.use_certificate_chain_pem(leaf_pem());
   CHECK_THROWS_AS(context.use_private_key_pem(other.private_key_pem),
                   membio::error);
+  CHECK_THAT(context.last_error_message(), StartsWith("use private key pem: "));
 }
 
 TEST_CASE("a private key of another type than the certificate is refused",
@@ -325,7 +328,7 @@ TEST_CASE("a private key of another type than the certificate is refused",
 
   INFO("message: " << context.last_error_message());
   CHECK(code);
-  CHECK_THAT(context.last_error_message(), StartsWith("use private key pem: "));
+  CHECK_THAT(context.last_error_message(), StartsWith("use identity pem: "));
   CHECK_THAT(context.last_error_message(), ContainsSubstring("mismatch"));
 }
 

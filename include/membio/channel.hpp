@@ -218,7 +218,7 @@ class Channel {
 
     const int value = core_->alert;
     return Alert{core_->alert_sent, (value >> 8) == SSL3_AL_FATAL, value & 0xff,
-                 SSL_alert_desc_string_long(value)};
+                 detail::alert_text(value)};
   }
 
   /// How many TLS 1.3 KeyUpdate messages the peer has sent. OpenSSL answers
@@ -249,7 +249,9 @@ class Channel {
   /// up to the trusted root; empty when the peer was not verified.
   std::vector<Certificate> verified_chain() const {
     std::vector<Certificate> chain;
-    STACK_OF(X509)* stack = core_ ? SSL_get0_verified_chain(ssl()) : nullptr;
+    const bool verified = core_ && SSL_get_verify_result(ssl()) == X509_V_OK &&
+                          SSL_get0_peer_certificate(ssl()) != nullptr;
+    STACK_OF(X509)* stack = verified ? SSL_get0_verified_chain(ssl()) : nullptr;
     for (int index = 0; stack && index < sk_X509_num(stack); ++index) {
       chain.emplace_back(sk_X509_value(stack, index));
     }

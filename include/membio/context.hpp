@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -88,12 +89,39 @@ class Password {
   Password& operator=(const Password&) = delete;
   ~Password() { OPENSSL_cleanse(text_.data(), text_.size()); }
 
-  /// The password, from the text or from the callable.
-  std::string text() const { return ask_ ? ask_() : text_; }
+  /// Puts the password, from the text or from the callable, into `out`.
+  /// Returns false if the callable threw; `failure()` then says why. Never
+  /// throws, since OpenSSL calls it from C.
+  bool text(std::string& out) const noexcept {
+    failure_.clear();
+    if (!ask_) {
+      out = text_;
+      return true;
+    }
+
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
+    try {
+      out = ask_();
+      return true;
+    } catch (const std::exception& thrown) {
+      failure_ = std::string("password callback threw: ") + thrown.what();
+    } catch (...) {
+      failure_ = "password callback threw";
+    }
+    return false;
+#else
+    out = ask_();
+    return true;
+#endif
+  }
+
+  /// Why the last `text` call failed; empty if it did not.
+  const std::string& failure() const noexcept { return failure_; }
 
  private:
   std::string text_;
   std::function<std::string()> ask_;
+  mutable std::string failure_;
 };
 
 template <Role R>
@@ -105,10 +133,10 @@ class ServerNameAnswer {
   /// Go on with the context the channel was made from.
   static ServerNameAnswer accept() noexcept { return {}; }
 
-  /// Go on with `context` instead: its certificate, key and chain. The
-  /// rest of the channel's settings (versions, verification, ALPN) stay
-  /// those of the context the channel was made from. `context` must stay
-  /// alive while handshakes may pick it.
+  /// Go on with the certificate, key and chain of `context` instead. The
+  /// rest of the channel's settings (versions, verification, pins, ALPN,
+  /// tickets) stay those of the context the channel was made from.
+  /// `context` must stay alive while handshakes may pick it.
   static ServerNameAnswer use(const Context<Role::server>& context) noexcept;
 
   /// Refuse the connection with the unrecognized_name alert.
@@ -141,12 +169,25 @@ namespace detail {
 // fails, so that OpenSSL never prompts on the terminal. A password longer
 // than OpenSSL's buffer fails too instead of being cut.
 inline int password_trampoline(char* buffer, int size, int, void* user) {
-  if (!user) return -1;
+  std::string text;
+  if (!user || !static_cast<const Password*>(user)->text(text)) return -1;
 
-  const std::string text = static_cast<const Password*>(user)->text();
-  if (text.size() > static_cast<std::size_t>(size)) return -1;
-  std::memcpy(buffer, text.data(), text.size());
-  return static_cast<int>(text.size());
+  const bool fits = text.size() <= static_cast<std::size_t>(size);
+  if (fits) std::memcpy(buffer, text.data(), text.size());
+  OPENSSL_cleanse(text.data(), text.size());
+  return fits ? static_cast<int>(text.size()) : -1;
+}
+
+// Gives one connection another context's certificate, key and chain, and
+// nothing else of it: verification, ALPN and tickets stay the channel's own.
+inline bool adopt_identity(SSL* ssl, SSL_CTX* other) {
+  X509* leaf = SSL_CTX_get0_certificate(other);
+  EVP_PKEY* key = SSL_CTX_get0_privatekey(other);
+  STACK_OF(X509)* chain = nullptr;
+  SSL_CTX_get0_chain_certs(other, &chain);
+
+  return leaf && key && SSL_use_certificate(ssl, leaf) == 1 &&
+         SSL_use_PrivateKey(ssl, key) == 1 && SSL_set1_chain(ssl, chain) == 1;
 }
 
 // Enables a member function only on one role's class; the first argument is
@@ -265,30 +306,28 @@ class Context {
   }
 
   /// Uses a certificate chain and its private key, both PEM text, and checks
-  /// that they belong together.
+  /// that they belong together. Nothing changes unless both load.
   void use_identity_pem(std::string_view chain_pem, std::string_view key_pem,
                         std::error_code& code) {
-    use_certificate_chain_pem(chain_pem, code);
-    if (!code) load_key_pem(key_pem, nullptr, code);
+    load_identity_pem(chain_pem, key_pem, nullptr, code);
   }
 
   void use_identity_pem(std::string_view chain_pem, std::string_view key_pem) {
     std::error_code code;
-    use_identity_pem(chain_pem, key_pem, code);
+    load_identity_pem(chain_pem, key_pem, nullptr, code);
     detail::throw_if_error(code, message_);
   }
 
   /// The same with an encrypted key.
   void use_identity_pem(std::string_view chain_pem, std::string_view key_pem,
                         const Password& password, std::error_code& code) {
-    use_certificate_chain_pem(chain_pem, code);
-    if (!code) load_key_pem(key_pem, &password, code);
+    load_identity_pem(chain_pem, key_pem, &password, code);
   }
 
   void use_identity_pem(std::string_view chain_pem, std::string_view key_pem,
                         const Password& password) {
     std::error_code code;
-    use_identity_pem(chain_pem, key_pem, password, code);
+    load_identity_pem(chain_pem, key_pem, &password, code);
     detail::throw_if_error(code, message_);
   }
 
@@ -302,6 +341,7 @@ class Context {
       const detail::BioHandle bio = detail::text_bio(bytes);
       return bio && install_pkcs12(context, bio.get(), password);
     });
+    note_password_failure(&password);
   }
 
   void use_pkcs12(ConstBytes der, const Password& password) {
@@ -318,6 +358,7 @@ class Context {
                 const detail::BioHandle bio(BIO_new_file(path.c_str(), "rb"));
                 return bio && install_pkcs12(context, bio.get(), password);
               });
+    note_password_failure(&password);
   }
 
   void use_pkcs12_file(const std::string& path, const Password& password) {
@@ -557,7 +598,8 @@ class Context {
                                       SSL* ssl, std::string_view name) {
       const ServerNameAnswer answer = callback(name);
       if (answer.refuse_) return SSL_TLSEXT_ERR_ALERT_FATAL;
-      if (answer.switch_to_ && !SSL_set_SSL_CTX(ssl, answer.switch_to_)) {
+      if (answer.switch_to_ &&
+          !detail::adopt_identity(ssl, answer.switch_to_)) {
         return SSL_TLSEXT_ERR_ALERT_FATAL;
       }
       return SSL_TLSEXT_ERR_OK;
@@ -840,6 +882,24 @@ class Context {
       const detail::BioHandle bio = detail::text_bio(pem);
       return bio && install_key(context, bio.get(), FileFormat::pem, password);
     });
+    note_password_failure(password);
+  }
+
+  void load_identity_pem(std::string_view chain_pem, std::string_view key_pem,
+                         const Password* password, std::error_code& code) {
+    configure("use identity pem", code,
+              [chain_pem, key_pem, password](SSL_CTX* context) {
+                return install_identity(context, chain_pem, key_pem, password);
+              });
+    note_password_failure(password);
+  }
+
+  // A password callback's exception cannot cross OpenSSL; it is reported in
+  // the message of the load it failed.
+  void note_password_failure(const Password* password) {
+    if (password && !password->failure().empty() && !message_.empty()) {
+      message_ += "; " + password->failure();
+    }
   }
 
   void load_key_file(const std::string& path, FileFormat format,
@@ -849,6 +909,7 @@ class Context {
                 const detail::BioHandle bio(BIO_new_file(path.c_str(), "rb"));
                 return bio && install_key(context, bio.get(), format, password);
               });
+    note_password_failure(password);
   }
 
   static detail::PkeyHandle read_key(BIO* bio, FileFormat format,
@@ -882,6 +943,25 @@ class Context {
     return SSL_CTX_use_PrivateKey(context, key.get()) == 1;
   }
 
+  // Reads the key and every certificate, checks that they belong together,
+  // and only then installs them, so that a failure changes nothing.
+  static bool install_identity(SSL_CTX* context, std::string_view chain_pem,
+                               std::string_view key_pem,
+                               const Password* password) {
+    std::vector<detail::X509Handle> certificates;
+    if (!read_certificates(chain_pem, certificates)) return false;
+
+    const detail::BioHandle key_bio = detail::text_bio(key_pem);
+    const detail::PkeyHandle key =
+        key_bio ? read_key(key_bio.get(), FileFormat::pem, password) : nullptr;
+    if (!key ||
+        X509_check_private_key(certificates.front().get(), key.get()) != 1) {
+      return false;
+    }
+    return install_certificates(context, certificates) &&
+           SSL_CTX_use_PrivateKey(context, key.get()) == 1;
+  }
+
   static bool install_pkcs12(SSL_CTX* context, BIO* bio,
                              const Password& password) {
     const detail::Pkcs12Handle bundle(d2i_PKCS12_bio(bio, nullptr));
@@ -890,7 +970,8 @@ class Context {
     EVP_PKEY* raw_key = nullptr;
     X509* raw_leaf = nullptr;
     STACK_OF(X509)* raw_chain = nullptr;
-    std::string text = password.text();
+    std::string text;
+    if (!password.text(text)) return false;
     const int parsed = PKCS12_parse(bundle.get(), text.c_str(), &raw_key,
                                     &raw_leaf, &raw_chain);
     OPENSSL_cleanse(text.data(), text.size());
@@ -921,8 +1002,13 @@ class Context {
 
   static bool load_chain(SSL_CTX* context, std::string_view pem) {
     std::vector<detail::X509Handle> certificates;
-    if (!read_certificates(pem, certificates)) return false;
+    return read_certificates(pem, certificates) &&
+           install_certificates(context, certificates);
+  }
 
+  // Installs a leaf and the intermediates after it.
+  static bool install_certificates(
+      SSL_CTX* context, const std::vector<detail::X509Handle>& certificates) {
     const detail::X509StackHandle chain(sk_X509_new_null());
     if (!chain) return false;
     for (std::size_t index = 1; index < certificates.size(); ++index) {

@@ -4,6 +4,7 @@
 #define MEMBIO_MEMBIO_HPP
 
 #include "bytes.hpp"
+#include "capture.hpp"
 #include "certificate.hpp"
 #include "channel.hpp"
 #include "context.hpp"

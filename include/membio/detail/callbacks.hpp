@@ -58,6 +58,20 @@ struct ChannelNotes {
   unsigned key_updates_received = 0;
 };
 
+// The text OpenSSL 3.0 lacks for a few TLS 1.3 alerts.
+inline const char* alert_text(int alert) noexcept {
+  switch (alert & 0xff) {
+    case 86:
+      return "inappropriate fallback";
+    case 109:
+      return "missing extension";
+    case 116:
+      return "certificate required";
+    default:
+      return SSL_alert_desc_string_long(alert);
+  }
+}
+
 inline void free_context_state(void*, void* state, CRYPTO_EX_DATA*, int, long,
                                void*) {
   delete static_cast<ContextState*>(state);

@@ -130,7 +130,7 @@ inline std::string describe_failure(ChannelCore& core, const char* operation,
 
   if (core.alert >= 0 && (core.alert >> 8) == SSL3_AL_FATAL) {
     add(std::string(core.alert_sent ? "alert sent: " : "alert received: ") +
-        SSL_alert_desc_string_long(core.alert));
+        alert_text(core.alert));
   }
   return std::string(operation) + ": " + text;
 }

@@ -1,0 +1,360 @@
+// Tests of server name indication: the name a client sends, the name a
+// server reads, and a server's callback that picks a certificate by name or
+// refuses the client.
+#include <membio/context.hpp>
+
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/generators/catch_generators.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
+#include <catch2/matchers/catch_matchers_vector.hpp>
+
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "harness.hpp"
+
+namespace {
+
+using Catch::Matchers::ContainsSubstring;
+using Catch::Matchers::VectorContains;
+using membio::Channel;
+using membio::Context;
+using membio::ServerNameAnswer;
+using membio::TlsVersion;
+namespace test = membio::test;
+
+constexpr int unrecognized_name_alert = 112;
+
+/// What a handshake between two channels ended with, printable for INFO.
+struct Outcome {
+  std::error_code code;
+  std::string client_message;
+  std::string server_message;
+};
+
+std::ostream& operator<<(std::ostream& out, const Outcome& outcome) {
+  return out << "code: " << outcome.code.message()
+             << "\nclient: " << outcome.client_message
+             << "\nserver: " << outcome.server_message;
+}
+
+Outcome connect(Channel<membio::client>& client,
+                Channel<membio::server>& server) {
+  std::error_code code;
+  membio::Loopback(client, server).handshake(code);
+  return {code, client.last_error_message(), server.last_error_message()};
+}
+
+TlsVersion any_version() {
+  return GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+}
+
+/// An identity for "other.test" only, issued by test_ca(), made once.
+const membio::Identity& other_identity() {
+  static const membio::Identity identity = [] {
+    membio::CertificateOptions options;
+    options.common_name = "other.test";
+    options.alt_names = {"DNS:other.test"};
+    return test::test_ca().issue(options);
+  }();
+  return identity;
+}
+
+/// A server context presenting other_identity(), limited to one version.
+Context<membio::server> other_context(TlsVersion version) {
+  Context<membio::server> context;
+  context.use_identity_pem(other_identity().certificate_chain_pem,
+                           other_identity().private_key_pem);
+  context.set_protocol_versions(version, version);
+  return context;
+}
+
+/// Answers "other.test" with `other` and every other name with the default.
+membio::ServerNameCallback switch_to(const Context<membio::server>& other) {
+  return [&other](std::string_view name) {
+    return name == "other.test" ? ServerNameAnswer::use(other)
+                                : ServerNameAnswer::accept();
+  };
+}
+
+/// A client certificate for "client-9" from an authority of its own.
+struct ClientCredentials {
+  membio::CertificateAuthority authority{"membio sni client CA"};
+  membio::Identity identity = authority.issue([] {
+    membio::CertificateOptions options;
+    options.common_name = "client-9";
+    options.alt_names.clear();
+    return options;
+  }());
+};
+
+const ClientCredentials& client_credentials() {
+  static const ClientCredentials credentials;
+  return credentials;
+}
+
+}  // namespace
+
+TEST_CASE("a server reads the server name the client sent", "[sni]") {
+  const TlsVersion version = any_version();
+  INFO(test::name_of(version));
+  Channel<membio::client> client(test::client_context(version), "localhost");
+  Channel<membio::server> server(test::server_context(version));
+  CHECK(server.server_name().empty());
+
+  const Outcome outcome = connect(client, server);
+
+  INFO(outcome);
+  REQUIRE_FALSE(outcome.code);
+  CHECK(client.server_name() == "localhost");
+  CHECK(server.server_name() == "localhost");
+}
+
+TEST_CASE("a client connecting by address sends no server name", "[sni]") {
+  const TlsVersion version = any_version();
+  INFO(test::name_of(version));
+  Context<membio::server> server_context = test::server_context(version);
+  std::vector<std::string> asked;
+  server_context.on_server_name([&asked](std::string_view name) {
+    asked.emplace_back(name);
+    return ServerNameAnswer::accept();
+  });
+  Channel<membio::client> client(test::client_context(version), "127.0.0.1");
+  Channel<membio::server> server(server_context);
+
+  const Outcome outcome = connect(client, server);
+
+  INFO(outcome);
+  REQUIRE_FALSE(outcome.code);
+  CHECK(client.server_name().empty());
+  CHECK(server.server_name().empty());
+  CHECK(asked == std::vector<std::string>{""});
+}
+
+TEST_CASE("a server name callback switches to another context's certificate",
+          "[sni][callback]") {
+  const TlsVersion version = any_version();
+  INFO(test::name_of(version));
+  const Context<membio::server> other = other_context(version);
+  Context<membio::server> server_context = test::server_context(version);
+  server_context.on_server_name(switch_to(other));
+  Channel<membio::client> client(test::client_context(version), "other.test");
+  Channel<membio::server> server(server_context);
+
+  const Outcome outcome = connect(client, server);
+
+  INFO(outcome);
+  REQUIRE_FALSE(outcome.code);
+  CHECK(client.peer_certificate().subject() == "CN=other.test");
+  CHECK_THAT(client.peer_certificate().subject_alt_names(),
+             VectorContains(std::string("DNS:other.test")));
+  CHECK(client.verified_chain().size() == 2);
+  CHECK(server.server_name() == "other.test");
+}
+
+TEST_CASE(
+    "without a server name callback every client gets the default "
+    "certificate",
+    "[sni][callback]") {
+  const TlsVersion version = any_version();
+  INFO(test::name_of(version));
+  Channel<membio::client> client(test::client_context(version), "other.test");
+  Channel<membio::server> server(test::server_context(version));
+
+  const Outcome outcome = connect(client, server);
+
+  INFO(outcome);
+  CHECK(outcome.code);
+  CHECK_THAT(outcome.client_message, ContainsSubstring("hostname mismatch"));
+  CHECK(server.server_name() == "other.test");
+}
+
+TEST_CASE("a server name callback that accepts keeps the default certificate",
+          "[sni][callback]") {
+  const TlsVersion version = any_version();
+  INFO(test::name_of(version));
+  const Context<membio::server> other = other_context(version);
+  Context<membio::server> server_context = test::server_context(version);
+  std::vector<std::string> asked;
+  server_context.on_server_name([&asked](std::string_view name) {
+    asked.emplace_back(name);
+    return ServerNameAnswer::accept();
+  });
+  Channel<membio::client> client(test::client_context(version), "localhost");
+  Channel<membio::server> server(server_context);
+
+  const Outcome outcome = connect(client, server);
+
+  INFO(outcome);
+  REQUIRE_FALSE(outcome.code);
+  CHECK(asked == std::vector<std::string>{"localhost"});
+  CHECK(client.peer_certificate().subject() == "CN=localhost");
+}
+
+TEST_CASE(
+    "a server name callback refuses an unknown name with "
+    "unrecognized_name",
+    "[sni][callback]") {
+  const TlsVersion version = any_version();
+  INFO(test::name_of(version));
+  Context<membio::server> server_context = test::server_context(version);
+  server_context.on_server_name([](std::string_view name) {
+    return name == "localhost" ? ServerNameAnswer::accept()
+                               : ServerNameAnswer::refuse();
+  });
+  Channel<membio::client> client(test::client_context(version), "unknown.test");
+  Channel<membio::server> server(server_context);
+
+  const Outcome outcome = connect(client, server);
+
+  INFO(outcome);
+  CHECK(outcome.code);
+  CHECK(client.failure());
+  CHECK(server.failure());
+  CHECK_THAT(outcome.client_message, ContainsSubstring("unrecognized name"));
+  CHECK_THAT(outcome.server_message, ContainsSubstring("unrecognized name"));
+  REQUIRE(client.last_alert());
+  CHECK_FALSE(client.last_alert()->sent);
+  CHECK(client.last_alert()->fatal);
+  CHECK(client.last_alert()->description == unrecognized_name_alert);
+  CHECK(client.last_alert()->text == "unrecognized name");
+  REQUIRE(server.last_alert());
+  CHECK(server.last_alert()->sent);
+}
+
+TEST_CASE("a server name callback that throws refuses the client",
+          "[sni][callback]") {
+  const TlsVersion version = any_version();
+  INFO(test::name_of(version));
+  Context<membio::server> server_context = test::server_context(version);
+  server_context.on_server_name([](std::string_view) -> ServerNameAnswer {
+    throw std::runtime_error("name table unavailable");
+  });
+  Channel<membio::client> client(test::client_context(version), "localhost");
+  Channel<membio::server> server(server_context);
+
+  const Outcome outcome = connect(client, server);
+
+  INFO(outcome);
+  CHECK(outcome.code);
+  CHECK_THAT(outcome.server_message,
+             ContainsSubstring("server name callback threw"));
+  CHECK_THAT(outcome.server_message,
+             ContainsSubstring("name table unavailable"));
+  REQUIRE(client.last_alert());
+  CHECK(client.last_alert()->description == unrecognized_name_alert);
+  CHECK_FALSE(client.handshake_done());
+}
+
+TEST_CASE("a server name callback switching to an empty context refuses",
+          "[sni][callback]") {
+  Context<membio::server> server_context = test::server_context();
+  Context<membio::server> moved_from = test::server_context();
+  const Context<membio::server> taker = std::move(moved_from);
+  server_context.on_server_name([&moved_from](std::string_view) {
+    // Moved from on purpose: there is no certificate to switch to.
+    return ServerNameAnswer::use(moved_from);
+  });
+  Channel<membio::client> client(test::client_context(), "localhost");
+  Channel<membio::server> server(server_context);
+
+  const Outcome outcome = connect(client, server);
+
+  INFO(outcome);
+  CHECK(outcome.code);
+  REQUIRE(client.last_alert());
+  CHECK(client.last_alert()->description == unrecognized_name_alert);
+}
+
+TEST_CASE("a switched context keeps the channel's ALPN choice",
+          "[sni][callback][alpn]") {
+  const TlsVersion version = any_version();
+  INFO(test::name_of(version));
+  const Context<membio::server> other = other_context(version);
+  Context<membio::server> server_context = test::server_context(version);
+  server_context.set_alpn_protocols({"h2", "http/1.1"});
+  server_context.on_server_name(switch_to(other));
+  Context<membio::client> client_context = test::client_context(version);
+  client_context.set_alpn_protocols({"http/1.1", "h2"});
+  Channel<membio::client> client(client_context, "other.test");
+  Channel<membio::server> server(server_context);
+
+  const Outcome outcome = connect(client, server);
+
+  INFO(outcome);
+  REQUIRE_FALSE(outcome.code);
+  CHECK(client.peer_certificate().subject() == "CN=other.test");
+  CHECK(server.alpn_protocol() == "h2");
+  CHECK(client.alpn_protocol() == "h2");
+}
+
+TEST_CASE("a switched context keeps the channel's client certificate checks",
+          "[sni][callback][client-certificate]") {
+  const TlsVersion version = any_version();
+  INFO(test::name_of(version));
+  Context<membio::server> other = other_context(version);
+  Context<membio::server> server_context = test::server_context(version);
+  server_context.request_client_certificate(
+      membio::ClientCertificate::required);
+  server_context.trust_pem(client_credentials().authority.certificate_pem());
+  server_context.on_server_name(switch_to(other));
+  Context<membio::client> client_context = test::client_context(version);
+  client_context.use_identity_pem(
+      client_credentials().identity.certificate_chain_pem,
+      client_credentials().identity.private_key_pem);
+
+  SECTION("the roots the channel's context trusts verify the client") {
+    Channel<membio::client> client(client_context, "other.test");
+    Channel<membio::server> server(server_context);
+
+    const Outcome outcome = connect(client, server);
+
+    INFO(outcome);
+    REQUIRE_FALSE(outcome.code);
+    CHECK(server.peer_certificate().subject() == "CN=client-9");
+  }
+
+  SECTION("the pins of the channel's context still apply") {
+    // Both contexts trust the client's root, so only the pins differ.
+    other.trust_pem(client_credentials().authority.certificate_pem());
+    server_context.pin_public_keys({membio::Certificate().public_key_sha256()},
+                                   membio::PinMode::with_chain);
+    Channel<membio::client> client(client_context, "other.test");
+    Channel<membio::server> server(server_context);
+
+    const Outcome outcome = connect(client, server);
+
+    INFO(outcome);
+    CHECK(outcome.code);
+    CHECK_THAT(outcome.server_message,
+               ContainsSubstring("peer public key is not pinned"));
+  }
+}
+
+TEST_CASE("a switched context keeps the channel's session ticket keys",
+          "[sni][callback][ticket]") {
+  const TlsVersion version = any_version();
+  INFO(test::name_of(version));
+  const Context<membio::server> other = other_context(version);
+  Context<membio::server> server_context = test::server_context(version);
+  server_context.use_ticket_keys({membio::TicketKey::generate()});
+  server_context.on_server_name(switch_to(other));
+  Channel<membio::client> client(test::client_context(version), "other.test");
+  Channel<membio::server> server(server_context);
+  membio::Loopback loopback(client, server);
+  std::error_code code;
+
+  const std::string received = loopback.send_to_client("tickets", code);
+
+  INFO(code.message() << "\nclient: " << client.last_error_message()
+                      << "\nserver: " << server.last_error_message());
+  REQUIRE_FALSE(code);
+  CHECK(received == "tickets");
+  CHECK_FALSE(membio::save_session(client, code).empty());
+  CHECK_FALSE(code);
+}
