@@ -133,22 +133,33 @@ std::vector<unsigned char> export_keying_material(const Channel<R>& channel,
 /// The channel binding value of `type` for this connection.
 ///
 /// Errors (not fatal): `errc::wrong_handshake_state` before the handshake
-/// is done; `errc::unsupported_by_version` for tls-unique on TLS 1.3.
+/// is done; `errc::unsupported_by_version` for tls-unique on TLS 1.3, and
+/// for either type on TLS 1.2 without the extended master secret, where an
+/// attacker can make two connections share the value.
 template <Role R>
 std::vector<unsigned char> channel_binding(const Channel<R>& channel,
                                            ChannelBinding type,
                                            std::error_code& code) {
+  detail::ErrorQueueScope scope;
+  detail::ChannelCore* core = detail::ChannelAccess::core(channel);
+  if (!detail::exportable(core, "channel binding", code)) return {};
+
+  const bool tls13 = SSL_version(core->ssl.get()) == TLS1_3_VERSION;
+  if (!tls13 && SSL_get_extms_support(core->ssl.get()) != 1) {
+    detail::refuse(*core, "channel binding", errc::unsupported_by_version,
+                   code,
+                   "TLS 1.2 without the extended master secret binds "
+                   "nothing (RFC 7627)");
+    return {};
+  }
+
   if (type == ChannelBinding::tls_exporter) {
     return export_keying_material(channel, "EXPORTER-Channel-Binding", 32,
                                   code);
   }
-
-  detail::ErrorQueueScope scope;
-  detail::ChannelCore* core = detail::ChannelAccess::core(channel);
-  if (!detail::exportable(core, "channel binding", code)) return {};
-  if (SSL_version(core->ssl.get()) == TLS1_3_VERSION) {
-    detail::refuse(*core, "channel binding", errc::unsupported_by_version, code,
-                   "tls-unique is not defined for TLS 1.3");
+  if (tls13) {
+    detail::refuse(*core, "channel binding", errc::unsupported_by_version,
+                   code, "tls-unique is not defined for TLS 1.3");
     return {};
   }
   return detail::first_finished(core->ssl.get());

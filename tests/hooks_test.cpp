@@ -1,0 +1,367 @@
+// Tests of hooks.hpp through Context::on_key_log: key log lines in the NSS
+// format, and the callback that appends them to a file.
+#include <membio/hooks.hpp>
+
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/generators/catch_generators.hpp>
+
+#include "harness.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstddef>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using membio::TlsVersion;
+using membio::test::name_of;
+using Lines = std::vector<std::string>;
+
+// Whether `text` contains `part`.
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// One key log line split at its spaces: label, client random, secret.
+struct KeyLogLine {
+  std::string label;
+  std::string client_random;
+  std::string secret;
+};
+
+// Splits `line`; a line without exactly three fields gives empty ones.
+KeyLogLine parse(const std::string& line) {
+  std::istringstream fields(line);
+  KeyLogLine parsed;
+  std::string extra;
+  fields >> parsed.label >> parsed.client_random >> parsed.secret;
+  if (fields >> extra) return {};
+  return parsed;
+}
+
+// Whether `text` is `size` hexadecimal digits.
+bool is_hex(const std::string& text, std::size_t size) {
+  return text.size() == size &&
+         std::all_of(text.begin(), text.end(), [](char digit) {
+           return std::isxdigit(static_cast<unsigned char>(digit)) != 0;
+         });
+}
+
+// `text` with its letters in lowercase.
+std::string lowercase(std::string text) {
+  for (char& letter : text) {
+    letter =
+        static_cast<char>(std::tolower(static_cast<unsigned char>(letter)));
+  }
+  return text;
+}
+
+// The client random of the channel's connection, in lowercase hex.
+std::string client_random_hex(SSL* ssl) {
+  unsigned char random[SSL3_RANDOM_SIZE];
+  const std::size_t size = SSL_get_client_random(ssl, random, sizeof random);
+  static const char digits[] = "0123456789abcdef";
+  std::string hex;
+  for (std::size_t index = 0; index < size; ++index) {
+    hex += digits[random[index] >> 4];
+    hex += digits[random[index] & 0xf];
+  }
+  return hex;
+}
+
+// How many hex digits a secret of the connection has: TLS 1.3 secrets are
+// as long as the suite's hash, the TLS 1.2 master secret is 48 bytes.
+std::size_t secret_hex_size(SSL* ssl) {
+  if (SSL_version(ssl) != TLS1_3_VERSION) return 2 * SSL_MAX_MASTER_KEY_LENGTH;
+
+  const EVP_MD* hash =
+      SSL_CIPHER_get_handshake_digest(SSL_get_current_cipher(ssl));
+  return 2 * static_cast<std::size_t>(EVP_MD_get_size(hash));
+}
+
+// The labels a handshake of `version` logs, sorted.
+Lines expected_labels(TlsVersion version) {
+  if (version == TlsVersion::tls1_2) return {"CLIENT_RANDOM"};
+  return {"CLIENT_HANDSHAKE_TRAFFIC_SECRET", "CLIENT_TRAFFIC_SECRET_0",
+          "EXPORTER_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+          "SERVER_TRAFFIC_SECRET_0"};
+}
+
+// The labels of `lines`, sorted.
+Lines labels_of(const Lines& lines) {
+  Lines labels;
+  for (const std::string& line : lines) labels.push_back(parse(line).label);
+  std::sort(labels.begin(), labels.end());
+  return labels;
+}
+
+// Checks that each of `lines` is a key log line of `ssl`'s connection.
+void check_lines_belong_to(const Lines& lines, SSL* ssl) {
+  const std::string random = client_random_hex(ssl);
+  REQUIRE(random.size() == 64);
+
+  for (const std::string& line : lines) {
+    INFO("line: " << line);
+    const KeyLogLine parsed = parse(line);
+    CHECK(lowercase(parsed.client_random) == random);
+    CHECK(is_hex(parsed.secret, secret_hex_size(ssl)));
+    CHECK(line.find('\n') == std::string::npos);
+  }
+}
+
+// A key log callback collecting its lines into `lines`.
+membio::KeyLogCallback collect_into(Lines& lines) {
+  return [&lines](std::string_view line) { lines.emplace_back(line); };
+}
+
+// Contexts for one version, configured before channels are made from them.
+struct Contexts {
+  explicit Contexts(TlsVersion version)
+      : client(membio::test::client_context(version)),
+        server(membio::test::server_context(version)) {}
+
+  membio::Context<membio::client> client;
+  membio::Context<membio::server> server;
+};
+
+// A client and a server channel made from `contexts`, connected.
+struct Connection {
+  explicit Connection(const Contexts& contexts)
+      : client(contexts.client, "localhost"), server(contexts.server) {
+    loopback.handshake();
+    (void)loopback.send_to_server("ping");
+  }
+
+  membio::Channel<membio::client> client;
+  membio::Channel<membio::server> server;
+  membio::Loopback loopback{client, server};
+};
+
+// A file name of its own under the temporary directory, removed when the
+// object dies.
+class TemporaryPath {
+ public:
+  TemporaryPath() {
+    std::random_device device;
+    path_ = std::filesystem::temp_directory_path() /
+            ("membio-key-log-" + std::to_string(device()) + ".txt");
+    std::filesystem::remove(path_);
+  }
+
+  TemporaryPath(const TemporaryPath&) = delete;
+  TemporaryPath& operator=(const TemporaryPath&) = delete;
+
+  ~TemporaryPath() {
+    std::error_code ignored;
+    std::filesystem::remove(path_, ignored);
+  }
+
+  std::string string() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(file), {});
+}
+
+// The lines of `text`, each of which must end with a newline.
+Lines split_lines(const std::string& text) {
+  Lines lines;
+  std::size_t start = 0;
+  for (std::size_t end; (end = text.find('\n', start)) != std::string::npos;
+       start = end + 1) {
+    lines.push_back(text.substr(start, end - start));
+  }
+  CHECK(start == text.size());
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("a key log callback receives each secret of a handshake",
+          "[hooks][key_log]") {
+  const TlsVersion version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  INFO(name_of(version));
+  Contexts contexts(version);
+  Lines client_lines;
+  Lines server_lines;
+  contexts.client.on_key_log(collect_into(client_lines));
+  contexts.server.on_key_log(collect_into(server_lines));
+
+  const Connection connection(contexts);
+
+  CHECK(labels_of(client_lines) == expected_labels(version));
+  check_lines_belong_to(client_lines, connection.client.native_handle());
+  CHECK(labels_of(server_lines) == expected_labels(version));
+  check_lines_belong_to(server_lines, connection.server.native_handle());
+}
+
+TEST_CASE("both ends of a connection log the same secrets",
+          "[hooks][key_log]") {
+  const TlsVersion version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  INFO(name_of(version));
+  Contexts contexts(version);
+  Lines client_lines;
+  Lines server_lines;
+  contexts.client.on_key_log(collect_into(client_lines));
+  contexts.server.on_key_log(collect_into(server_lines));
+
+  (void)Connection(contexts);
+
+  std::sort(client_lines.begin(), client_lines.end());
+  std::sort(server_lines.begin(), server_lines.end());
+  CHECK(client_lines == server_lines);
+}
+
+TEST_CASE("TLS 1.2 key log lines are CLIENT_RANDOM with the master secret",
+          "[hooks][key_log][tls12]") {
+  Contexts contexts(TlsVersion::tls1_2);
+  Lines lines;
+  contexts.client.on_key_log(collect_into(lines));
+
+  const Connection connection(contexts);
+
+  REQUIRE(lines.size() == 1);
+  const KeyLogLine parsed = parse(lines.front());
+  CHECK(parsed.label == "CLIENT_RANDOM");
+  CHECK(is_hex(parsed.client_random, 64));
+  CHECK(is_hex(parsed.secret, 96));
+  CHECK(lowercase(parsed.client_random) ==
+        client_random_hex(connection.client.native_handle()));
+}
+
+TEST_CASE("no key log is kept unless a callback is installed",
+          "[hooks][key_log]") {
+  const TlsVersion version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  INFO(name_of(version));
+  Contexts contexts(version);
+  Lines lines;
+  contexts.server.on_key_log(collect_into(lines));
+
+  const Connection connection(contexts);
+
+  CHECK(SSL_CTX_get_keylog_callback(contexts.client.native_handle()) ==
+        nullptr);
+  CHECK(SSL_CTX_get_keylog_callback(contexts.server.native_handle()) !=
+        nullptr);
+  CHECK(labels_of(lines) == expected_labels(version));
+}
+
+TEST_CASE("an empty key log callback turns the key log off",
+          "[hooks][key_log]") {
+  const TlsVersion version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  INFO(name_of(version));
+  Contexts contexts(version);
+  Lines lines;
+  contexts.client.on_key_log(collect_into(lines));
+  contexts.server.on_key_log(collect_into(lines));
+
+  contexts.client.on_key_log({});
+  contexts.server.on_key_log({});
+  (void)Connection(contexts);
+
+  CHECK(lines.empty());
+  CHECK(SSL_CTX_get_keylog_callback(contexts.client.native_handle()) ==
+        nullptr);
+  CHECK(SSL_CTX_get_keylog_callback(contexts.server.native_handle()) ==
+        nullptr);
+}
+
+TEST_CASE("append_key_log_to writes one newline-ended line per secret",
+          "[hooks][key_log][file]") {
+  const TlsVersion version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  INFO(name_of(version));
+  const TemporaryPath path;
+  Contexts contexts(version);
+  contexts.client.on_key_log(membio::append_key_log_to(path.string()));
+
+  const Connection connection(contexts);
+
+  const Lines lines = split_lines(read_file(path.string()));
+  CHECK(labels_of(lines) == expected_labels(version));
+  check_lines_belong_to(lines, connection.client.native_handle());
+}
+
+TEST_CASE("append_key_log_to appends across connections and keeps the file",
+          "[hooks][key_log][file]") {
+  const TlsVersion version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  INFO(name_of(version));
+  const TemporaryPath path;
+  std::ofstream(path.string()) << "# earlier\n";
+  Contexts contexts(version);
+  contexts.client.on_key_log(membio::append_key_log_to(path.string()));
+  const std::size_t per_connection = expected_labels(version).size();
+
+  const Connection first(contexts);
+  const Connection second(contexts);
+
+  const Lines lines = split_lines(read_file(path.string()));
+  REQUIRE(lines.size() == 1 + 2 * per_connection);
+  CHECK(lines.front() == "# earlier");
+  const auto middle = lines.begin() + 1 + static_cast<long>(per_connection);
+  check_lines_belong_to(Lines(lines.begin() + 1, middle),
+                        first.client.native_handle());
+  check_lines_belong_to(Lines(middle, lines.end()),
+                        second.client.native_handle());
+}
+
+TEST_CASE("append_key_log_to keeps lines whole when threads share it",
+          "[hooks][key_log][file][threads]") {
+  const TemporaryPath path;
+  Contexts contexts(TlsVersion::tls1_3);
+  const membio::KeyLogCallback log = membio::append_key_log_to(path.string());
+  contexts.client.on_key_log(log);
+  contexts.server.on_key_log(log);
+  constexpr int threads = 4;
+  constexpr int connections = 5;
+
+  std::vector<std::thread> workers;
+  for (int thread = 0; thread < threads; ++thread) {
+    workers.emplace_back([&contexts] {
+      for (int index = 0; index < connections; ++index) Connection{contexts};
+    });
+  }
+  for (std::thread& worker : workers) worker.join();
+
+  const Lines labels = expected_labels(TlsVersion::tls1_3);
+  const Lines lines = split_lines(read_file(path.string()));
+  CHECK(lines.size() == 2 * threads * connections * labels.size());
+  for (const std::string& line : lines) {
+    INFO("line: " << line);
+    const KeyLogLine parsed = parse(line);
+    CHECK(std::count(labels.begin(), labels.end(), parsed.label) == 1);
+    CHECK(is_hex(parsed.client_random, 64));
+    CHECK_FALSE(parsed.secret.empty());
+  }
+}
+
+TEST_CASE("append_key_log_to names the path it cannot open",
+          "[hooks][key_log][file][errors]") {
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            "membio-missing-directory" / "keys.log")
+                               .string();
+  REQUIRE_FALSE(
+      std::filesystem::exists(std::filesystem::path(path).parent_path()));
+
+  try {
+    (void)membio::append_key_log_to(path);
+    FAIL("opening a key log in a missing directory did not throw");
+  } catch (const membio::error& error) {
+    INFO("what: " << error.what());
+    CHECK(error.code() == std::errc::no_such_file_or_directory);
+    CHECK(contains(error.what(), "append key log to " + path));
+  }
+}
