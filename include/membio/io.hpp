@@ -16,6 +16,11 @@
 #include "role.hpp"
 #include "status.hpp"
 
+// Any operation may finish the handshake, not only `handshake`: writes,
+// reads and `close` drive it as far as the fed input allows, so check
+// `Channel::handshake_done()` after each of them, not only after
+// `handshake`.
+//
 // Every operation comes in two overloads: one reports failures through a
 // `std::error_code&` and never throws (for code built without exceptions),
 // the other throws `membio::error`, whose what() is the channel's
