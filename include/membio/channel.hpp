@@ -281,6 +281,7 @@ class Channel {
     }
 
     auto core = std::make_unique<detail::ChannelCore>();
+    core->limits = context.limits();
     core->ssl.reset(SSL_new(shared));
     detail::BioHandle incoming(BIO_new(BIO_s_mem()));
     detail::BioHandle outgoing(BIO_new(BIO_s_mem()));

@@ -27,6 +27,7 @@
 #include "detail/openssl.hpp"
 #include "error.hpp"
 #include "hooks.hpp"
+#include "limits.hpp"
 #include "role.hpp"
 #include "ticket_key.hpp"
 
@@ -792,6 +793,23 @@ class Context {
     state->key_log = std::move(callback);
     SSL_CTX_set_keylog_callback(
         context_.get(), enabled ? &detail::key_log_trampoline : nullptr);
+  }
+
+  /// Bounds what each channel made from now on may buffer; see `Limits`
+  /// for each bound and its default. Channels made earlier keep theirs.
+  void set_limits(const Limits& limits) noexcept {
+    detail::ContextState* state = this->state();
+    if (!state) return;
+
+    state->limits = limits;
+    SSL_CTX_set_max_cert_list(context_.get(),
+                              static_cast<long>(limits.max_certificate_chain));
+  }
+
+  /// The bounds channels made from now on get.
+  Limits limits() const noexcept {
+    const detail::ContextState* state = this->state();
+    return state ? state->limits : Limits{};
   }
 
   /// Whether channels of this context check the peer's certificate.

@@ -52,6 +52,13 @@ enum class errc {
 
   /// The channel has no session that could be resumed.
   no_session = 12,
+
+  /// Feeding more would pass `Limits::max_incoming_ciphertext`.
+  input_limit = 13,
+
+  /// Writing more would pass `Limits::max_outgoing_ciphertext` or
+  /// `Limits::max_queued_plaintext`.
+  output_limit = 14,
 };
 
 /// The category of `membio::errc`; its name is "membio".
@@ -86,6 +93,10 @@ inline const std::error_category& membio_category() noexcept {
           return "not available in the negotiated protocol version";
         case errc::no_session:
           return "no resumable session";
+        case errc::input_limit:
+          return "input limit reached: read plaintext before feeding more";
+        case errc::output_limit:
+          return "output limit reached: drain before writing more";
       }
       return "unknown membio error " + std::to_string(value);
     }

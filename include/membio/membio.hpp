@@ -13,6 +13,7 @@
 #include "exporter.hpp"
 #include "hooks.hpp"
 #include "io.hpp"
+#include "limits.hpp"
 #include "loopback.hpp"
 #include "post_handshake.hpp"
 #include "role.hpp"

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "../hooks.hpp"
+#include "../limits.hpp"
 #include "../ticket_key.hpp"
 #include "handle.hpp"
 #include "openssl.hpp"
@@ -28,6 +29,7 @@ using Sha256 = std::array<unsigned char, 32>;
 /// ex_data and dies with it, so channels that outlive their Context still
 /// reach it.
 struct ContextState {
+  Limits limits;
   VerifyCallback verify_callback;
 
   std::vector<Sha256> pins;  // Accepted public keys; empty means no pinning.

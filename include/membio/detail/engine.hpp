@@ -12,6 +12,7 @@
 
 #include "../bytes.hpp"
 #include "../error.hpp"
+#include "../limits.hpp"
 #include "../status.hpp"
 #include "callbacks.hpp"
 #include "error_queue.hpp"
@@ -24,6 +25,7 @@ namespace membio::detail {
 /// OpenSSL keeps in the SSL's app data survives moves of the Channel.
 struct ChannelCore : ChannelNotes {
   SslHandle ssl;
+  Limits limits;  // The context's, as they were when the channel was made.
   BIO* incoming = nullptr;  // Owned by `ssl`: ciphertext from the peer.
   BIO* outgoing = nullptr;  // Owned by `ssl`: ciphertext for the peer.
 
@@ -318,6 +320,14 @@ inline void feed(ChannelCore* core, ConstBytes ciphertext,
     return;
   }
 
+  const std::size_t buffered = BIO_ctrl_pending(core->incoming);
+  if (ciphertext.size() >
+      core->limits.max_incoming_ciphertext -
+          std::min(buffered, core->limits.max_incoming_ciphertext)) {
+    refuse(*core, "feed", errc::input_limit, code);
+    return;
+  }
+
   std::size_t offset = 0;
   while (offset < ciphertext.size()) {
     const auto chunk = static_cast<int>(
@@ -369,6 +379,24 @@ inline Status handshake(ChannelCore* core, std::error_code& code) {
   return progress(*core);
 }
 
+/// Whether `size` more bytes of plaintext fit under the channel's bounds:
+/// the queue while the handshake runs, the undrained output after.
+inline bool within_output_limits(const ChannelCore& core,
+                                 std::size_t size) noexcept {
+  const Limits& limits = core.limits;
+  const std::size_t queued = core.queued_plaintext.size();
+  const std::size_t pending = BIO_ctrl_pending(core.outgoing);
+
+  const bool held = !core.handshake_done || SSL_in_init(core.ssl.get());
+  if (held && size > limits.max_queued_plaintext -
+                         std::min(queued, limits.max_queued_plaintext)) {
+    return false;
+  }
+  const std::size_t waiting = queued + pending;
+  return size <= limits.max_outgoing_ciphertext -
+                     std::min(waiting, limits.max_outgoing_ciphertext);
+}
+
 inline Status write_plaintext(ChannelCore* core, ConstBytes plaintext,
                               std::error_code& code) {
   ErrorQueueScope scope;
@@ -379,6 +407,10 @@ inline Status write_plaintext(ChannelCore* core, ConstBytes plaintext,
   }
 
   if (plaintext.empty()) return progress(*core);
+  if (!within_output_limits(*core, plaintext.size())) {
+    refuse(*core, "write", errc::output_limit, code);
+    return progress(*core);
+  }
 
   // Straight into records when nothing is queued ahead of these bytes.
   if (core->handshake_done && core->queued_plaintext.empty() &&
