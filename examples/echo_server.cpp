@@ -1,0 +1,645 @@
+// A TLS echo server for many clients at once, on one thread: each client
+// gets its own membio channel, and every piece of plaintext read from it is
+// written back as one write. One poll() loop moves the bytes between the
+// sockets and the channels; the channels do all of TLS.
+//
+//   echo_server [options]
+//     --port N                 listen on port N (default 0: the system picks
+//                              one)
+//     --bind ADDRESS           listen on ADDRESS (default 127.0.0.1)
+//     --cert FILE --key FILE   this certificate chain and key (PEM); without
+//                              them, a throwaway self-signed certificate for
+//                              localhost and 127.0.0.1
+//     --write-cert FILE        write that throwaway certificate to FILE, so
+//                              that clients can trust it
+//     --ca FILE                require client certificates from these roots
+//     --alpn LIST              choose from these protocols, e.g. h2,http/1.1
+//     --tls1.2, --tls1.3       speak only this version
+//     --max-connections N      exit once N connections have ended
+//
+// Once ready it prints "listening on PORT" on standard output; it reports
+// each connection's start and end on standard error, one line each. SIGINT
+// or SIGTERM stops it: open connections get close_notify, and the totals
+// are printed.
+#include <membio/membio.hpp>
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <cstdio>
+#include <exception>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace {
+
+using membio::CloseState;
+
+// Past this much ciphertext waiting for a client's socket, that client is
+// not read from until its socket takes some: a client that sends without
+// reading the echo cannot make the server hold more than this for it.
+constexpr std::size_t max_outgoing = 256 * 1024;
+
+constexpr const char* usage =
+    "usage: echo_server [--port N] [--bind ADDRESS]\n"
+    "                   [--cert FILE --key FILE | --write-cert FILE]\n"
+    "                   [--ca FILE] [--alpn LIST] [--tls1.2 | --tls1.3]\n"
+    "                   [--max-connections N]\n";
+
+struct Options {
+  std::string port = "0";
+  std::string bind_address = "127.0.0.1";
+  std::string cert_file;
+  std::string key_file;
+  std::string write_cert_file;
+  std::string ca_file;
+  std::vector<std::string> alpn;
+  std::optional<membio::TlsVersion> version;
+  unsigned long max_connections = 0;  // 0: no limit.
+};
+
+// A mistake on the command line, answered with the usage text.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+[[noreturn]] void throw_system_error(const std::string& operation) {
+  throw std::system_error(errno, std::generic_category(), operation);
+}
+
+// Owns a file descriptor and closes it.
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd = -1) noexcept : fd_(fd) {}
+  FileDescriptor(FileDescriptor&& other) noexcept
+      : fd_(std::exchange(other.fd_, -1)) {}
+  FileDescriptor& operator=(FileDescriptor&& other) noexcept {
+    std::swap(fd_, other.fd_);
+    return *this;
+  }
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  int get() const noexcept { return fd_; }
+
+ private:
+  int fd_;
+};
+
+struct AddressListDeleter {
+  void operator()(addrinfo* list) const noexcept { ::freeaddrinfo(list); }
+};
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+
+  for (;;) {
+    const std::size_t comma = text.find(',', start);
+    items.push_back(text.substr(start, comma - start));
+    if (comma == std::string::npos) return items;
+    start = comma + 1;
+  }
+}
+
+unsigned long parse_count(const std::string& text) {
+  std::size_t used = 0;
+  unsigned long count = 0;
+  try {
+    count = std::stoul(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+
+  if (used == 0 || used != text.size()) {
+    throw UsageError("--max-connections needs a number");
+  }
+  return count;
+}
+
+// Sets the option that takes no value; false if `arg` is none of them.
+bool parse_flag(Options& options, const std::string& arg) {
+  if (arg == "--tls1.2") {
+    options.version = membio::TlsVersion::tls1_2;
+  } else if (arg == "--tls1.3") {
+    options.version = membio::TlsVersion::tls1_3;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// Stores each option in `options` or in the string `takes_value` names for
+// it.
+void read_arguments(int argc, char** argv, Options& options,
+                    const std::map<std::string, std::string*>& takes_value) {
+  for (int index = 1; index < argc; ++index) {
+    const std::string arg = argv[index];
+    const auto option = takes_value.find(arg);
+    if (option != takes_value.end() && index + 1 < argc) {
+      *option->second = argv[++index];
+    } else if (!parse_flag(options, arg)) {
+      throw UsageError("bad argument " + arg);
+    }
+  }
+}
+
+Options parse_options(int argc, char** argv) {
+  Options options;
+  std::string alpn;
+  std::string max_connections;
+  read_arguments(argc, argv, options,
+                 {{"--port", &options.port},
+                  {"--bind", &options.bind_address},
+                  {"--cert", &options.cert_file},
+                  {"--key", &options.key_file},
+                  {"--write-cert", &options.write_cert_file},
+                  {"--ca", &options.ca_file},
+                  {"--alpn", &alpn},
+                  {"--max-connections", &max_connections}});
+
+  if (options.cert_file.empty() != options.key_file.empty()) {
+    throw UsageError("--cert and --key go together");
+  }
+  if (!alpn.empty()) options.alpn = split_list(alpn);
+  if (!max_connections.empty()) {
+    options.max_connections = parse_count(max_connections);
+  }
+  return options;
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  file << text;
+  file.close();
+  if (!file) throw std::runtime_error("write " + path + ": failed");
+}
+
+// The identity from files, or else a throwaway self-signed one.
+void use_identity(membio::Context<membio::server>& context,
+                  const Options& options) {
+  if (!options.cert_file.empty()) {
+    context.use_certificate_chain_file(options.cert_file,
+                                       membio::FileFormat::pem);
+    context.use_private_key_file(options.key_file, membio::FileFormat::pem);
+    return;
+  }
+
+  const membio::Identity identity = membio::make_self_signed();
+  context.use_identity_pem(identity.certificate_chain_pem,
+                           identity.private_key_pem);
+  if (!options.write_cert_file.empty()) {
+    write_file(options.write_cert_file, identity.certificate_chain_pem);
+  }
+}
+
+membio::Context<membio::server> make_context(const Options& options) {
+  membio::Context<membio::server> context;
+  use_identity(context, options);
+
+  if (!options.ca_file.empty()) {
+    context.trust_file(options.ca_file);
+    context.request_client_certificate(membio::ClientCertificate::required);
+  }
+  if (!options.alpn.empty()) context.set_alpn_protocols(options.alpn);
+  if (options.version) {
+    context.set_protocol_versions(*options.version, *options.version);
+  }
+  return context;
+}
+
+// Makes `fd` non-blocking. Linux's SOCK_NONBLOCK, accept4 and pipe2 would
+// do it as the descriptor is made, but they are not POSIX.
+void make_nonblocking(int fd) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
+    throw_system_error("fcntl");
+  }
+}
+
+using AddressList = std::unique_ptr<addrinfo, AddressListDeleter>;
+
+// The address to listen on, IPv4 or IPv6.
+AddressList resolve(const Options& options) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+
+  addrinfo* found = nullptr;
+  const int status = ::getaddrinfo(options.bind_address.c_str(),
+                                   options.port.c_str(), &hints, &found);
+  if (status != 0) {
+    throw std::runtime_error("resolve " + options.bind_address + ": " +
+                             ::gai_strerror(status));
+  }
+  return AddressList(found);
+}
+
+FileDescriptor listen_on(const Options& options) {
+  const AddressList address = resolve(options);
+  FileDescriptor listener(::socket(address->ai_family, SOCK_STREAM, 0));
+  if (listener.get() < 0) throw_system_error("socket");
+  make_nonblocking(listener.get());
+
+  // Lets a restarted server bind at once, while the connections of the last
+  // run still linger in TIME_WAIT.
+  const int on = 1;
+  ::setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  if (::bind(listener.get(), address->ai_addr, address->ai_addrlen) != 0) {
+    throw_system_error("bind " + options.bind_address + " port " +
+                       options.port);
+  }
+
+  if (::listen(listener.get(), SOMAXCONN) != 0) throw_system_error("listen");
+  return listener;
+}
+
+// The address and port of a socket address, e.g. "127.0.0.1 port 40000".
+std::string describe(const sockaddr* address, socklen_t size) {
+  char host[NI_MAXHOST] = {};
+  char port[NI_MAXSERV] = {};
+  ::getnameinfo(address, size, host, sizeof host, port, sizeof port,
+                NI_NUMERICHOST | NI_NUMERICSERV);
+  return std::string(host) + " port " + port;
+}
+
+// The port the listener got, which the system chose when asked for 0.
+std::string bound_port(int listener) {
+  sockaddr_storage address{};
+  socklen_t size = sizeof address;
+  char port[NI_MAXSERV] = {};
+
+  if (::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &size) ||
+      ::getnameinfo(reinterpret_cast<const sockaddr*>(&address), size, nullptr,
+                    0, port, sizeof port, NI_NUMERICSERV)) {
+    throw std::runtime_error("cannot tell the port listened on");
+  }
+  return port;
+}
+
+// The signal handler's way to wake poll(): it writes a byte into a pipe
+// that the loop watches. This end stays open for the life of the process,
+// since a signal may come at any time.
+int wake_pipe_input = -1;
+
+void on_stop_signal(int) {
+  const int saved = errno;
+  const char byte = 1;
+  // A full pipe already holds a wake-up, so a failed write loses nothing.
+  const bool written = ::write(wake_pipe_input, &byte, 1) == 1;
+  static_cast<void>(written);
+  errno = saved;
+}
+
+// Returns the end of a pipe that becomes readable on SIGINT or SIGTERM.
+FileDescriptor watch_stop_signals() {
+  int ends[2];
+  if (::pipe(ends) != 0) throw_system_error("pipe");
+  make_nonblocking(ends[1]);
+  wake_pipe_input = ends[1];
+
+  struct sigaction action {};
+  action.sa_handler = &on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+  return FileDescriptor(ends[0]);
+}
+
+// One client: its socket, its channel, and the ciphertext the socket has
+// not taken yet.
+struct Connection {
+  Connection(FileDescriptor client_socket,
+             const membio::Context<membio::server>& context,
+             unsigned long connection_id, std::string address)
+      : socket(std::move(client_socket)),
+        channel(context),
+        id(connection_id),
+        peer(std::move(address)) {}
+
+  FileDescriptor socket;
+  membio::Channel<membio::server> channel;
+  unsigned long id;
+  std::string peer;
+  std::string outgoing;
+  std::size_t echoed = 0;  // Plaintext bytes sent back.
+  bool input_ended = false;
+};
+
+void report(const Connection& connection, const std::string& event) {
+  std::fprintf(stderr, "echo_server: #%lu %s: %s\n", connection.id,
+               connection.peer.c_str(), event.c_str());
+}
+
+void report_session(const Connection& connection) {
+  const membio::Channel<membio::server>& channel = connection.channel;
+  std::string event = "established, " + channel.protocol_version() + ", " +
+                      channel.cipher_suite();
+
+  if (!channel.alpn_protocol().empty()) {
+    event += ", alpn " + channel.alpn_protocol();
+  }
+  if (const membio::Certificate client = channel.peer_certificate()) {
+    event += ", client " + client.subject();
+  }
+  report(connection, event);
+}
+
+// Receives one buffer's worth, so that each client gets its turn and no
+// client's input piles up before the channel reads it.
+void receive_ciphertext(Connection& connection) {
+  char buffer[16384];
+  const ssize_t size =
+      ::recv(connection.socket.get(), buffer, sizeof buffer, 0);
+  if (size < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (size < 0) throw_system_error("receive");
+
+  // The channel tells a clean end (close_notify came first) from a cut.
+  if (size == 0) {
+    connection.input_ended = true;
+    membio::feed_eof(connection.channel);
+    return;
+  }
+  membio::feed(connection.channel,
+               membio::ConstBytes(buffer, static_cast<std::size_t>(size)));
+}
+
+// Sends what the socket takes now; the rest waits for POLLOUT.
+void send_ciphertext(Connection& connection) {
+  std::string& outgoing = connection.outgoing;
+
+  while (!outgoing.empty()) {
+    const ssize_t sent =
+        ::send(connection.socket.get(), outgoing.data(), outgoing.size(), 0);
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent < 0 && errno == EAGAIN) return;
+
+    // A client that closed cleanly may leave before taking our close.
+    if (sent < 0 && connection.channel.close_state() == CloseState::closed) {
+      outgoing.clear();
+      return;
+    }
+    if (sent < 0) throw_system_error("send");
+    outgoing.erase(0, static_cast<std::size_t>(sent));
+  }
+}
+
+// Writes back each piece of plaintext the channel reads, as one write.
+void echo(Connection& connection) {
+  unsigned char chunk[16384];
+
+  for (;;) {
+    const membio::ReadResult result =
+        membio::read_plaintext(connection.channel, chunk);
+    if (result.status != membio::Status::done) return;
+
+    static_cast<void>(membio::write_plaintext(
+        connection.channel, membio::ConstBytes(chunk, result.size)));
+    connection.echoed += result.size;
+  }
+}
+
+// Runs the channel as far as the bytes fed allow: the handshake, the echo,
+// and the answer to the client's close_notify; collects what to send.
+void serve(Connection& connection) {
+  membio::Channel<membio::server>& channel = connection.channel;
+  if (!channel.handshake_done()) {
+    static_cast<void>(membio::handshake(channel));
+    if (channel.handshake_done()) report_session(connection);
+  }
+
+  if (channel.handshake_done()) echo(connection);
+  if (channel.close_state() == CloseState::close_received) {
+    static_cast<void>(membio::close(channel));
+  }
+  membio::drain_into(channel, connection.outgoing);
+}
+
+// Gives the client what the channel still holds (the alert of a failure,
+// or our close_notify) without waiting: the connection ends either way.
+void send_last_words(Connection& connection) {
+  membio::drain_into(connection.channel, connection.outgoing);
+  if (connection.outgoing.empty()) return;
+
+  static_cast<void>(::send(connection.socket.get(), connection.outgoing.data(),
+                           connection.outgoing.size(), 0));
+}
+
+class Server {
+ public:
+  Server(const Options& options, membio::Context<membio::server> context,
+         FileDescriptor listener, FileDescriptor stop_signal)
+      : context_(std::move(context)),
+        listener_(std::move(listener)),
+        stop_signal_(std::move(stop_signal)),
+        max_connections_(options.max_connections) {}
+
+  // Serves clients until a stop signal, or until the number of connections
+  // asked for have ended; then closes those still open.
+  void run() {
+    while (!stopping_) {
+      wait_for_events();
+      stopping_ = stopping_ || (max_connections_ > 0 &&
+                                finished_ + failed_ >= max_connections_);
+    }
+
+    shut_down();
+    std::fprintf(stderr,
+                 "echo_server: accepted %lu, finished %lu, failed %lu, "
+                 "closed at shutdown %lu\n",
+                 accepted_, finished_, failed_, closed_at_shutdown_);
+  }
+
+ private:
+  // Only clients below the output limit are read from; POLLOUT is asked
+  // for only while output waits, since an idle socket is always writable.
+  static short interest(const Connection& connection) {
+    short events = 0;
+    if (!connection.input_ended && connection.outgoing.size() < max_outgoing) {
+      events |= POLLIN;
+    }
+    if (!connection.outgoing.empty()) events |= POLLOUT;
+    return events;
+  }
+
+  void wait_for_events() {
+    std::vector<pollfd> entries = {{stop_signal_.get(), POLLIN, 0},
+                                   {listener_.get(), POLLIN, 0}};
+    if (accept_paused_) entries[1].fd = -1;
+    for (const std::unique_ptr<Connection>& connection : connections_) {
+      entries.push_back({connection->socket.get(), interest(*connection), 0});
+    }
+
+    if (::poll(entries.data(), entries.size(), -1) < 0) {
+      if (errno == EINTR) return;
+      throw_system_error("poll");
+    }
+
+    if (entries[0].revents) stopping_ = true;
+    handle_clients(entries);
+    if (entries[1].revents) accept_clients();
+  }
+
+  // Serves each client poll() reported on, and forgets those that ended.
+  void handle_clients(const std::vector<pollfd>& entries) {
+    std::vector<std::unique_ptr<Connection>> still_open;
+
+    for (std::size_t index = 0; index < connections_.size(); ++index) {
+      const short events = entries[index + 2].revents;
+      if (events == 0 || handle_client(*connections_[index], events)) {
+        still_open.push_back(std::move(connections_[index]));
+      }
+    }
+    if (still_open.size() < connections_.size()) accept_paused_ = false;
+    connections_ = std::move(still_open);
+  }
+
+  // One round of bytes for one client; false once the connection is over.
+  bool handle_client(Connection& connection, short events) {
+    try {
+      if (events & (POLLIN | POLLHUP | POLLERR)) {
+        if (!connection.input_ended) receive_ciphertext(connection);
+      }
+      serve(connection);
+      send_ciphertext(connection);
+    } catch (const std::exception& failure) {
+      send_last_words(connection);
+      report(connection, std::string("failed: ") + failure.what());
+      ++failed_;
+      return false;
+    }
+
+    if (connection.channel.close_state() != CloseState::closed ||
+        !connection.outgoing.empty()) {
+      return true;
+    }
+    report(connection,
+           "finished, " + std::to_string(connection.echoed) + " bytes echoed");
+    ++finished_;
+    return false;
+  }
+
+  void accept_clients() {
+    for (;;) {
+      sockaddr_storage address{};
+      socklen_t size = sizeof address;
+      FileDescriptor socket(::accept(
+          listener_.get(), reinterpret_cast<sockaddr*>(&address), &size));
+      if (socket.get() < 0 && !accept_failed()) return;
+      if (socket.get() < 0) continue;
+
+      add_client(std::move(socket),
+                 describe(reinterpret_cast<const sockaddr*>(&address), size));
+    }
+  }
+
+  // Decides what a failed accept means: true to try the next client, false
+  // to stop for now. Out of descriptors, accepting pauses until a
+  // connection ends, rather than spin on a listener that stays readable.
+  bool accept_failed() {
+    const int error = errno;
+    if (error == EINTR || error == ECONNABORTED) return true;
+    if (error == EAGAIN) return false;
+
+    const std::system_error failure(error, std::generic_category(), "accept");
+    if (error != EMFILE && error != ENFILE && error != ENOBUFS &&
+        error != ENOMEM) {
+      throw failure;
+    }
+    std::fprintf(stderr, "echo_server: %s; paused\n", failure.what());
+    accept_paused_ = true;
+    return false;
+  }
+
+  void add_client(FileDescriptor socket, std::string peer) {
+    ++accepted_;
+
+    try {
+      make_nonblocking(socket.get());
+      auto connection = std::make_unique<Connection>(
+          std::move(socket), context_, accepted_, std::move(peer));
+      report(*connection, "accepted");
+      connections_.push_back(std::move(connection));
+    } catch (const std::exception& failure) {
+      std::fprintf(stderr, "echo_server: #%lu failed: %s\n", accepted_,
+                   failure.what());
+      ++failed_;
+    }
+  }
+
+  // Sends each open connection our close_notify, without waiting for the
+  // client's, and drops it.
+  void shut_down() {
+    for (const std::unique_ptr<Connection>& connection : connections_) {
+      std::error_code ignored;
+      static_cast<void>(membio::close(connection->channel, ignored));
+      send_last_words(*connection);
+      report(*connection, "closed at shutdown");
+      ++closed_at_shutdown_;
+    }
+    connections_.clear();
+  }
+
+  membio::Context<membio::server> context_;
+  FileDescriptor listener_;
+  FileDescriptor stop_signal_;
+  std::vector<std::unique_ptr<Connection>> connections_;
+  unsigned long max_connections_;
+  unsigned long accepted_ = 0;
+  unsigned long finished_ = 0;
+  unsigned long failed_ = 0;
+  unsigned long closed_at_shutdown_ = 0;
+  bool accept_paused_ = false;
+  bool stopping_ = false;
+};
+
+void run(const Options& options) {
+  // A client that resets its connection then fails send() with EPIPE,
+  // ending that connection alone, instead of killing the server.
+  ::signal(SIGPIPE, SIG_IGN);
+
+  membio::Context<membio::server> context = make_context(options);
+  FileDescriptor stop_signal = watch_stop_signals();
+  FileDescriptor listener = listen_on(options);
+
+  // Tests and scripts read the port from this line, so it goes out at once.
+  std::printf("listening on %s\n", bound_port(listener.get()).c_str());
+  std::fflush(stdout);
+
+  Server(options, std::move(context), std::move(listener),
+         std::move(stop_signal))
+      .run();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    run(parse_options(argc, argv));
+    return 0;
+  } catch (const UsageError& failure) {
+    std::fprintf(stderr, "echo_server: %s\n%s", failure.what(), usage);
+    return 2;
+  } catch (const std::exception& failure) {
+    std::fprintf(stderr, "echo_server: %s\n", failure.what());
+    return 1;
+  }
+}

@@ -1,0 +1,62 @@
+# Checks with tshark that membio's captures decrypt with nothing but the
+# file: no key log file, no preferences. For TLS 1.2 and TLS 1.3, with the
+# key log on the client's context and then on the server's, tshark must
+# find the ClientHello and the ServerHello and print the plaintext of both
+# directions. A missing tshark fails the test, since nothing would be
+# checked.
+#
+#   cmake -DHELPER=<tshark_capture> -DWORK_DIR=<dir> -P check_capture.cmake
+
+find_program(TSHARK tshark)
+if(NOT TSHARK)
+  message(FATAL_ERROR "tshark not found: install it (./quickstart test does, "
+                      "from the tshark package)")
+endif()
+
+# Runs tshark with the arguments after `output`; fails unless it succeeds.
+# Its stderr is left out: as root it warns about being root.
+function(run_tshark output)
+  execute_process(COMMAND "${TSHARK}" ${ARGN}
+                  OUTPUT_VARIABLE printed
+                  ERROR_VARIABLE complaints
+                  RESULT_VARIABLE result)
+  if(NOT result EQUAL 0)
+    message(FATAL_ERROR "tshark ${ARGN} failed (${result}): ${complaints}")
+  endif()
+  set(${output} "${printed}" PARENT_SCOPE)
+endfunction()
+
+function(expect text printed context)
+  string(FIND "${printed}" "${text}" found)
+  if(found EQUAL -1)
+    message(FATAL_ERROR "${context}: tshark did not show \"${text}\"; it "
+                        "printed:\n${printed}")
+  endif()
+endfunction()
+
+foreach(version 1.2 1.3)
+  foreach(side client server)
+    set(file "${WORK_DIR}/tls${version}-${side}-key-log.pcapng")
+    set(context "TLS ${version}, key log on the ${side}")
+    file(REMOVE "${file}")
+
+    execute_process(COMMAND "${HELPER}" "${file}" ${version} ${side}
+                    RESULT_VARIABLE result)
+    if(NOT result EQUAL 0)
+      message(FATAL_ERROR "${context}: ${HELPER} failed (${result})")
+    endif()
+
+    run_tshark(client_hello -r "${file}" -Y "tls.handshake.type == 1")
+    expect("Client Hello" "${client_hello}" "${context}")
+
+    run_tshark(server_hello -r "${file}" -Y "tls.handshake.type == 2")
+    expect("TLSv${version}" "${server_hello}" "${context}")
+    expect("Server Hello" "${server_hello}" "${context}")
+
+    run_tshark(plaintext -r "${file}" -q -z follow,tls,ascii,0)
+    expect("membio says hello over TLS ${version}" "${plaintext}" "${context}")
+    expect("membio hears you over TLS ${version}" "${plaintext}" "${context}")
+    expect("membio bulk data ends here" "${plaintext}" "${context}")
+    message(STATUS "${context}: tshark decrypts ${file}")
+  endforeach()
+endforeach()
