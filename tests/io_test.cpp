@@ -181,7 +181,7 @@ std::size_t count_records(const Bytes& stream, unsigned char type) {
 
 // Checks that a handshake status tells the truth about the channel.
 template <Role R>
-void check_handshake_status(const Channel<R>& channel, Status status) {
+void check_handshake_status(Channel<R>& channel, Status status) {
   INFO("status " << status);
   switch (status) {
     case Status::send_output:
@@ -341,6 +341,7 @@ TEST_CASE("many records drained and fed together are all read in order",
   for (int index = 0; index < 20; ++index) {
     const std::string message = "message " + std::to_string(index) + "; ";
     (void)membio::write_plaintext(pair.client, message);
+    CHECK(membio::flush(pair.client) == Status::send_output);
     expected += message;
   }
 
@@ -348,6 +349,63 @@ TEST_CASE("many records drained and fed together are all read in order",
   CHECK(count_records(stream, application_data_record) == 20);
   membio::feed(pair.server, stream);
   CHECK(read_all(pair.server) == expected);
+}
+
+TEST_CASE("small writes between two drains share one record",
+          "[io][write][coalescing]") {
+  const TlsVersion version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  INFO(membio::test::name_of(version));
+  Pair pair(version);
+  connect(pair);
+
+  std::string expected;
+  for (int index = 0; index < 200; ++index) {
+    const std::string message = "reply " + std::to_string(index) + "; ";
+    CHECK(membio::write_plaintext(pair.client, message) ==
+          Status::send_output);
+    expected += message;
+  }
+
+  const Bytes stream = membio::drain_all(pair.client);
+  CHECK(count_records(stream, application_data_record) == 1);
+  membio::feed(pair.server, stream);
+  CHECK(read_all(pair.server) == expected);
+}
+
+TEST_CASE("gathered writes past a record fill whole records in order",
+          "[io][write][coalescing]") {
+  const TlsVersion version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  INFO(membio::test::name_of(version));
+  Pair pair(version);
+  connect(pair);
+
+  std::string expected;
+  for (int index = 0; index < 1000; ++index) {
+    const std::string message = pattern(100, static_cast<unsigned>(index));
+    (void)membio::write_plaintext(pair.client, message);
+    expected += message;
+  }
+
+  const Bytes stream = membio::drain_all(pair.client);
+  CHECK(count_records(stream, application_data_record) <= 8);
+  membio::feed(pair.server, stream);
+  CHECK(read_all(pair.server) == expected);
+}
+
+TEST_CASE("a context without write coalescing seals each write at once",
+          "[io][write][coalescing]") {
+  membio::test::Pair pair;
+  membio::Context<membio::client> context = membio::test::client_context();
+  context.set_write_coalescing(false);
+  CHECK_FALSE(context.coalesces_writes());
+  Channel<Role::client> client(context, "localhost");
+  membio::Loopback(client, pair.server).handshake();
+
+  for (int index = 0; index < 5; ++index) {
+    (void)membio::write_plaintext(client, "x");
+  }
+  CHECK(count_records(membio::drain_all(client), application_data_record) ==
+        5);
 }
 
 TEST_CASE("a handshake and data fed in random fragments arrive intact",

@@ -1023,7 +1023,7 @@ TEST_CASE("early writes fail on a server without early data, which resumes",
 
   std::error_code code;
   (void)membio::write_early_plaintext(connection.client, "GET /", code);
-  CHECK(code.category() == membio::openssl_category());
+  CHECK(code == membio::errc::wrong_handshake_state);
   CHECK_THAT(connection.client.last_error_message(),
              StartsWith("write early data: "));
   CHECK_FALSE(connection.client.failure());
@@ -1043,7 +1043,7 @@ TEST_CASE("a client without a restored session cannot write early data",
 
   std::error_code code;
   (void)membio::write_early_plaintext(connection.client, "GET /", code);
-  CHECK(code.category() == membio::openssl_category());
+  CHECK(code == membio::errc::wrong_handshake_state);
   CHECK_FALSE(connection.client.failure());
   CHECK_THROWS_AS(membio::write_early_plaintext(connection.client, "GET /"),
                   membio::error);

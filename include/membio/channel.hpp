@@ -282,16 +282,13 @@ class Channel {
 
     auto core = std::make_unique<detail::ChannelCore>();
     core->limits = context.limits();
+    core->coalesce_writes = context.coalesces_writes();
     core->ssl.reset(SSL_new(shared));
-    detail::BioHandle incoming(BIO_new(BIO_s_mem()));
-    detail::BioHandle outgoing(BIO_new(BIO_s_mem()));
+    detail::BioHandle incoming = detail::make_queue_bio(core->incoming);
+    detail::BioHandle outgoing = detail::make_queue_bio(core->outgoing);
     if (!core->ssl || !incoming || !outgoing) throw_openssl_error();
 
-    // An empty input BIO means "no data yet" until feed_eof says otherwise.
-    BIO_set_mem_eof_return(incoming.get(), -1);
-    core->incoming = incoming.get();
-    core->outgoing = outgoing.get();
-    // SSL_set_bio takes ownership of both BIOs; only plain pointers remain.
+    // SSL_set_bio takes ownership of both BIOs; the queues stay the core's.
     SSL_set_bio(core->ssl.get(), incoming.release(), outgoing.release());
 
     SSL_set_app_data(core->ssl.get(),

@@ -806,6 +806,22 @@ class Context {
                               static_cast<long>(limits.max_certificate_chain));
   }
 
+  /// Whether channels made from now on gather small writes into shared
+  /// records (on by default); see `write_plaintext`. Off, every write is
+  /// sealed at once into records of its own, for callers that need one
+  /// record per message; `flush` does that for one write at a time.
+  void set_write_coalescing(bool enabled) noexcept {
+    if (detail::ContextState* state = this->state()) {
+      state->coalesce_writes = enabled;
+    }
+  }
+
+  /// Whether channels made from now on gather small writes.
+  bool coalesces_writes() const noexcept {
+    const detail::ContextState* state = this->state();
+    return !state || state->coalesce_writes;
+  }
+
   /// The bounds channels made from now on get.
   Limits limits() const noexcept {
     const detail::ContextState* state = this->state();

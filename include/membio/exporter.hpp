@@ -3,6 +3,7 @@
 #ifndef MEMBIO_EXPORTER_HPP
 #define MEMBIO_EXPORTER_HPP
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -43,6 +44,16 @@ inline bool exportable(ChannelCore* core, const char* operation,
   return true;
 }
 
+// TLS 1.3 derives exported bytes with HKDF-Expand, which yields at most
+// 255 hash lengths; TLS 1.2's PRF has no such bound.
+inline std::size_t longest_export(SSL* ssl) {
+  if (SSL_version(ssl) != TLS1_3_VERSION) return SIZE_MAX / 2;
+
+  const EVP_MD* digest =
+      SSL_CIPHER_get_handshake_digest(SSL_get_current_cipher(ssl));
+  return digest ? 255 * static_cast<std::size_t>(EVP_MD_get_size(digest)) : 0;
+}
+
 inline std::vector<unsigned char> export_material(ChannelCore* core,
                                                   std::string_view label,
                                                   const ConstBytes* context,
@@ -50,6 +61,13 @@ inline std::vector<unsigned char> export_material(ChannelCore* core,
                                                   std::error_code& code) {
   ErrorQueueScope scope;
   if (!exportable(core, "export keying material", code)) return {};
+
+  const std::size_t most = longest_export(core->ssl.get());
+  if (length == 0 || length > most) {
+    refuse(*core, "export keying material", errc::invalid_argument, code,
+           ("length must be 1 to " + std::to_string(most) + " bytes").c_str());
+    return {};
+  }
 
   const std::string name(label);
   std::vector<unsigned char> material(length);
@@ -146,8 +164,7 @@ std::vector<unsigned char> channel_binding(const Channel<R>& channel,
 
   const bool tls13 = SSL_version(core->ssl.get()) == TLS1_3_VERSION;
   if (!tls13 && SSL_get_extms_support(core->ssl.get()) != 1) {
-    detail::refuse(*core, "channel binding", errc::unsupported_by_version,
-                   code,
+    detail::refuse(*core, "channel binding", errc::unsupported_by_version, code,
                    "TLS 1.2 without the extended master secret binds "
                    "nothing (RFC 7627)");
     return {};
@@ -158,8 +175,8 @@ std::vector<unsigned char> channel_binding(const Channel<R>& channel,
                                   code);
   }
   if (tls13) {
-    detail::refuse(*core, "channel binding", errc::unsupported_by_version,
-                   code, "tls-unique is not defined for TLS 1.3");
+    detail::refuse(*core, "channel binding", errc::unsupported_by_version, code,
+                   "tls-unique is not defined for TLS 1.3");
     return {};
   }
   return detail::first_finished(core->ssl.get());

@@ -81,10 +81,10 @@ void feed_eof(Channel<R>& channel) {
 }
 
 /// How many bytes of ciphertext wait to be drained; 0 for an empty channel.
+/// Seals the small writes gathered so far (see `write_plaintext`) first.
 template <Role R>
-std::size_t pending_ciphertext(const Channel<R>& channel) noexcept {
-  const detail::ChannelCore* core = detail::ChannelAccess::core(channel);
-  return core ? BIO_ctrl_pending(core->outgoing) : 0;
+std::size_t pending_ciphertext(Channel<R>& channel) {
+  return detail::pending_output(detail::ChannelAccess::core(channel));
 }
 
 /// Copies up to `buffer.size()` bytes of pending ciphertext into `buffer`
@@ -140,6 +140,102 @@ std::vector<unsigned char> drain_all(Channel<R>& channel) {
   return out;
 }
 
+/// Zero-copy receive, step one: returns writable space for up to `size`
+/// bytes inside the channel's input buffer, for the transport to fill
+/// (e.g. `recv` into it); then `commit_incoming` says how many it filled.
+/// The space may be smaller than asked, never larger than the input limit
+/// leaves. It stays valid until `commit_incoming` or any other call on
+/// this channel, whichever comes first; a commit after another call fails.
+///
+/// Errors (not fatal): `errc::input_limit` when the input is full;
+/// `errc::input_ended` after `feed_eof`.
+template <Role R>
+MutableBytes incoming_space(Channel<R>& channel, std::size_t size,
+                            std::error_code& code) {
+  return detail::incoming_space(detail::ChannelAccess::core(channel), size,
+                                code);
+}
+
+template <Role R>
+MutableBytes incoming_space(Channel<R>& channel, std::size_t size) {
+  std::error_code code;
+  const MutableBytes space = incoming_space(channel, size, code);
+  detail::throw_if_failed(channel, "incoming space", code);
+  return space;
+}
+
+/// Zero-copy receive, step two: the first `size` bytes of the space the
+/// last `incoming_space` returned now hold ciphertext from the peer, as if
+/// they had been fed.
+///
+/// Errors (not fatal): `errc::invalid_argument` when `size` exceeds that
+/// space or another call came in between.
+template <Role R>
+void commit_incoming(Channel<R>& channel, std::size_t size,
+                     std::error_code& code) {
+  detail::commit_incoming(detail::ChannelAccess::core(channel), size, code);
+}
+
+template <Role R>
+void commit_incoming(Channel<R>& channel, std::size_t size) {
+  std::error_code code;
+  commit_incoming(channel, size, code);
+  detail::throw_if_failed(channel, "commit incoming", code);
+}
+
+/// Zero-copy send, step one: a read-only view of all pending ciphertext,
+/// inside the channel, for the transport to send from; then
+/// `consume_outgoing` says how much it took. Seals gathered small writes
+/// first. The view stays valid until `consume_outgoing` or any other call
+/// on this channel, whichever comes first. Works after a fatal error, to
+/// deliver the alert.
+template <Role R>
+ConstBytes outgoing_view(Channel<R>& channel, std::error_code& code) {
+  return detail::outgoing_view(detail::ChannelAccess::core(channel), code);
+}
+
+template <Role R>
+ConstBytes outgoing_view(Channel<R>& channel) {
+  std::error_code code;
+  const ConstBytes view = outgoing_view(channel, code);
+  detail::throw_if_failed(channel, "outgoing view", code);
+  return view;
+}
+
+/// Zero-copy send, step two: drops the first `size` bytes of the pending
+/// ciphertext, which the transport has sent.
+///
+/// Errors (not fatal): `errc::invalid_argument` when `size` exceeds what is
+/// pending.
+template <Role R>
+void consume_outgoing(Channel<R>& channel, std::size_t size,
+                      std::error_code& code) {
+  detail::consume_outgoing(detail::ChannelAccess::core(channel), size, code);
+}
+
+template <Role R>
+void consume_outgoing(Channel<R>& channel, std::size_t size) {
+  std::error_code code;
+  consume_outgoing(channel, size, code);
+  detail::throw_if_failed(channel, "consume outgoing", code);
+}
+
+/// Seals the small writes gathered so far into records now, without
+/// draining; for a caller that needs each message in records of its own.
+/// Returns `send_output` when ciphertext waits.
+template <Role R>
+Status flush(Channel<R>& channel, std::error_code& code) {
+  return detail::flush(detail::ChannelAccess::core(channel), code);
+}
+
+template <Role R>
+Status flush(Channel<R>& channel) {
+  std::error_code code;
+  const Status status = flush(channel, code);
+  detail::throw_if_failed(channel, "flush", code);
+  return status;
+}
+
 /// Drives the handshake as far as the fed ciphertext allows and says what
 /// to do next: `send_output` (drain, send, call again), `need_input` (feed
 /// what arrives, call again), `done`, or `closed` (the peer closed during
@@ -164,10 +260,16 @@ Status handshake(Channel<R>& channel) {
 
 /// Writes plaintext of any size; it is all accepted or the call fails.
 /// Before the handshake is done the bytes are queued and sealed as soon as
-/// it is; after, they are sealed into records at once (up to 16 KiB each).
-/// The plaintext is copied. Returns what to do next, usually `send_output`.
+/// it is. After, writes smaller than a record are gathered and sealed
+/// together, into as few records as possible, when the caller drains (or
+/// calls `flush`, or a write fills a record): many small writes between
+/// two drains cost about what one large write does, and the byte stream is
+/// the same. `Context::set_write_coalescing(false)` seals each write at
+/// once instead. The plaintext is copied. Returns what to do next, usually
+/// `send_output`.
 ///
-/// Errors: `errc::closed` after `close` (not fatal); fatal ones from the
+/// Errors: `errc::closed` after `close` and `errc::output_limit` over the
+/// channel's limits (neither fatal, nothing taken); fatal ones from the
 /// handshake this call drives.
 template <Role R>
 Status write_plaintext(Channel<R>& channel, ConstBytes plaintext,

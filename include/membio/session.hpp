@@ -113,10 +113,19 @@ inline Status write_early_plaintext(Channel<client>& channel,
     return detail::progress(*core);
   }
 
-  // Refused before OpenSSL started (no early data allowed), the channel can
-  // still make a full handshake; refused later (too much early data),
-  // OpenSSL has ended the connection with an alert, and so does the channel.
-  if (SSL_in_before(core->ssl.get())) {
+  // Refused before OpenSSL started (no early data allowed) or once the
+  // handshake is under way, the channel goes on; refused in the middle
+  // (too much early data), OpenSSL has ended the connection with an alert,
+  // and so does the channel.
+  const bool misplaced =
+      core->handshake_done ||
+      ERR_GET_REASON(ERR_peek_error()) == ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED;
+  if (misplaced) {
+    ERR_clear_error();
+    detail::refuse(*core, "write early data", errc::wrong_handshake_state, code,
+                   "early data goes before the handshake, on a channel "
+                   "with a restored session that allows it");
+  } else if (SSL_in_before(core->ssl.get())) {
     detail::refuse_from_queue(*core, "write early data", code);
   } else {
     std::error_code cause;

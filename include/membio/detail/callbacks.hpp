@@ -30,6 +30,7 @@ using Sha256 = std::array<unsigned char, 32>;
 /// reach it.
 struct ContextState {
   Limits limits;
+  bool coalesce_writes = true;
   VerifyCallback verify_callback;
 
   std::vector<Sha256> pins;  // Accepted public keys; empty means no pinning.

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstddef>
+#include <cstring>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "../error.hpp"
 #include "../limits.hpp"
 #include "../status.hpp"
+#include "byte_queue.hpp"
 #include "callbacks.hpp"
 #include "error_queue.hpp"
 #include "handle.hpp"
@@ -24,10 +26,14 @@ namespace membio::detail {
 /// Everything one channel owns. It lives on the heap so that the pointer
 /// OpenSSL keeps in the SSL's app data survives moves of the Channel.
 struct ChannelCore : ChannelNotes {
+  // Declared before `ssl` so that they outlive the BIOs that point at them.
+  ByteQueue incoming;  // Ciphertext from the peer, not yet decrypted.
+  ByteQueue outgoing;  // Ciphertext for the peer, not yet drained.
+
   SslHandle ssl;
   Limits limits;  // The context's, as they were when the channel was made.
-  BIO* incoming = nullptr;  // Owned by `ssl`: ciphertext from the peer.
-  BIO* outgoing = nullptr;  // Owned by `ssl`: ciphertext for the peer.
+  bool coalesce_writes = true;
+  std::size_t space_offered = 0;  // What the last incoming_space handed out.
 
   bool handshake_done = false;
   bool close_requested = false;
@@ -36,8 +42,9 @@ struct ChannelCore : ChannelNotes {
   bool needs_server_name = false;
   bool early_data_done = false;  // Server: early data read to its end.
 
-  // Plaintext written before the handshake finished (or while a TLS 1.2
-  // renegotiation runs), sealed as soon as it can be.
+  // Plaintext not sealed yet: written before the handshake finished or
+  // while a TLS 1.2 renegotiation runs, or small writes gathered so that
+  // they share records. Sealed as soon as it can be, or when drained.
   std::vector<unsigned char> queued_plaintext;
 
   // Server: early data (0-RTT) received, not yet read by the caller. Its
@@ -64,6 +71,9 @@ struct ChannelCore : ChannelNotes {
   }
 };
 
+/// The most plaintext one TLS record carries.
+inline constexpr std::size_t kRecordSize = 16384;
+
 /// How one OpenSSL call ended, once `SSL_get_error` has been read.
 enum class Step { want_input, peer_closed, failed };
 
@@ -78,6 +88,7 @@ inline bool begin(ChannelCore* core, const char* operation,
   }
 
   core->message.clear();
+  core->space_offered = 0;  // Any other call ends a zero-copy receive.
   if (core->failure) {
     code = core->failure;
     core->message = std::string(operation) +
@@ -189,9 +200,17 @@ inline Step classify(ChannelCore& core, const char* operation, int result,
   return Step::failed;
 }
 
+/// Whether plaintext waits that a drain would seal into records now.
+inline bool has_sealable_plaintext(const ChannelCore& core) noexcept {
+  return core.handshake_done && !core.queued_plaintext.empty() &&
+         !SSL_in_init(core.ssl.get());
+}
+
 /// What the caller must do while the channel waits.
 inline Status waiting_status(const ChannelCore& core) noexcept {
-  if (BIO_ctrl_pending(core.outgoing) > 0) return Status::send_output;
+  if (!core.outgoing.empty() || has_sealable_plaintext(core)) {
+    return Status::send_output;
+  }
   if (SSL_get_shutdown(core.ssl.get()) & SSL_RECEIVED_SHUTDOWN) {
     return Status::closed;
   }
@@ -310,6 +329,12 @@ inline bool advance(ChannelCore& core, const char* operation,
   return result >= 0 || classify(core, operation, result, code) != Step::failed;
 }
 
+/// How many more bytes the input may take under the channel's limit.
+inline std::size_t incoming_room(const ChannelCore& core) noexcept {
+  const std::size_t limit = core.limits.max_incoming_ciphertext;
+  return limit - std::min(core.incoming.size(), limit);
+}
+
 inline void feed(ChannelCore* core, ConstBytes ciphertext,
                  std::error_code& code) {
   ErrorQueueScope scope;
@@ -320,28 +345,14 @@ inline void feed(ChannelCore* core, ConstBytes ciphertext,
     return;
   }
 
-  const std::size_t buffered = BIO_ctrl_pending(core->incoming);
-  if (ciphertext.size() >
-      core->limits.max_incoming_ciphertext -
-          std::min(buffered, core->limits.max_incoming_ciphertext)) {
+  if (ciphertext.size() > incoming_room(*core)) {
     refuse(*core, "feed", errc::input_limit, code);
     return;
   }
 
-  std::size_t offset = 0;
-  while (offset < ciphertext.size()) {
-    const auto chunk = static_cast<int>(
-        std::min<std::size_t>(ciphertext.size() - offset, INT_MAX));
-    const int written =
-        BIO_write(core->incoming, ciphertext.data() + offset, chunk);
-    if (written <= 0) {
-      std::error_code cause;
-      std::string message =
-          fail_from_queue("feed", cause, errc::invalid_argument);
-      fail(*core, cause, std::move(message), code);
-      return;
-    }
-    offset += static_cast<std::size_t>(written);
+  if (!core->incoming.append(ciphertext.data(), ciphertext.size())) {
+    fail(*core, std::make_error_code(std::errc::not_enough_memory),
+         "feed: out of memory", code);
   }
 }
 
@@ -349,10 +360,19 @@ inline void feed_eof(ChannelCore* core, std::error_code& code) {
   ErrorQueueScope scope;
   if (!begin(core, "feed eof", code)) return;
 
-  // From now on an empty input BIO reads as the end of the stream instead
-  // of "no data yet".
-  BIO_set_mem_eof_return(core->incoming, 0);
+  // From now on an empty input reads as the end of the stream instead of
+  // "no data yet".
+  core->incoming.ended = true;
   core->input_ended = true;
+}
+
+/// Seals the plaintext gathered by write coalescing, so that all output is
+/// ciphertext; a failure is kept as the channel's fatal error.
+inline void seal_gathered(ChannelCore& core, const char* operation) {
+  if (core.failure || !has_sealable_plaintext(core)) return;
+
+  std::error_code ignored;  // Kept in core.failure, reported by later calls.
+  flush_queued(core, operation, ignored);
 }
 
 inline std::size_t drain(ChannelCore* core, MutableBytes buffer,
@@ -364,11 +384,99 @@ inline std::size_t drain(ChannelCore* core, MutableBytes buffer,
     return 0;
   }
 
-  const auto chunk =
-      static_cast<int>(std::min<std::size_t>(buffer.size(), INT_MAX));
-  const int copied =
-      chunk > 0 ? BIO_read(core->outgoing, buffer.data(), chunk) : 0;
-  return copied > 0 ? static_cast<std::size_t>(copied) : 0;
+  seal_gathered(*core, "drain");
+  const std::size_t size = std::min(buffer.size(), core->outgoing.size());
+  if (size) std::memcpy(buffer.data(), core->outgoing.data(), size);
+  core->outgoing.consume(size);
+  return size;
+}
+
+inline std::size_t pending_output(ChannelCore* core) {
+  if (!core) return 0;
+
+  ErrorQueueScope scope;
+  seal_gathered(*core, "drain");
+  return core->outgoing.size();
+}
+
+inline MutableBytes incoming_space(ChannelCore* core, std::size_t size,
+                                   std::error_code& code) {
+  if (!begin(core, "incoming space", code)) return {};
+  if (core->input_ended) {
+    refuse(*core, "incoming space", errc::input_ended, code);
+    return {};
+  }
+
+  const std::size_t room = std::min(size, incoming_room(*core));
+  if (room == 0) {
+    refuse(*core, "incoming space",
+           size ? errc::input_limit : errc::invalid_argument, code);
+    return {};
+  }
+
+  unsigned char* space = core->incoming.prepare(room);
+  if (!space) {
+    fail(*core, std::make_error_code(std::errc::not_enough_memory),
+         "incoming space: out of memory", code);
+    return {};
+  }
+  core->space_offered = room;
+  return {space, room};
+}
+
+inline void commit_incoming(ChannelCore* core, std::size_t size,
+                            std::error_code& code) {
+  code.clear();
+  if (!core) {
+    code = errc::empty_object;
+    return;
+  }
+
+  const std::size_t offered = core->space_offered;
+  if (!begin(core, "commit incoming", code)) return;
+  if (size > offered) {
+    refuse(*core, "commit incoming", errc::invalid_argument, code,
+           "more bytes than the last incoming_space offered, or another "
+           "call came in between");
+    return;
+  }
+  core->incoming.commit(size);
+}
+
+inline ConstBytes outgoing_view(ChannelCore* core, std::error_code& code) {
+  code.clear();
+  if (!core) {
+    code = errc::empty_object;
+    return {};
+  }
+
+  ErrorQueueScope scope;
+  seal_gathered(*core, "outgoing view");
+  return {core->outgoing.data(), core->outgoing.size()};
+}
+
+inline void consume_outgoing(ChannelCore* core, std::size_t size,
+                             std::error_code& code) {
+  code.clear();
+  if (!core) {
+    code = errc::empty_object;
+    return;
+  }
+
+  if (size > core->outgoing.size()) {
+    refuse(*core, "consume outgoing", errc::invalid_argument, code,
+           "more bytes than the outgoing view holds");
+    return;
+  }
+  core->outgoing.consume(size);
+}
+
+inline Status flush(ChannelCore* core, std::error_code& code) {
+  ErrorQueueScope scope;
+  if (!begin(core, "flush", code) || !flush_queued(*core, "flush", code)) {
+    return Status::closed;
+  }
+  return progress(*core);
 }
 
 inline Status handshake(ChannelCore* core, std::error_code& code) {
@@ -379,13 +487,28 @@ inline Status handshake(ChannelCore* core, std::error_code& code) {
   return progress(*core);
 }
 
+/// Seals as many full records as the gathered plaintext fills, keeping the
+/// rest gathered.
+inline bool seal_whole_records(ChannelCore& core, const char* operation,
+                               std::error_code& code) {
+  std::vector<unsigned char>& queued = core.queued_plaintext;
+  const std::size_t whole = queued.size() - queued.size() % kRecordSize;
+  if (whole == 0) return true;
+
+  bool blocked = false;
+  if (!seal(core, operation, queued.data(), whole, blocked, code)) return false;
+  if (!blocked)
+    queued.erase(queued.begin(), queued.begin() + static_cast<long>(whole));
+  return true;
+}
+
 /// Whether `size` more bytes of plaintext fit under the channel's bounds:
 /// the queue while the handshake runs, the undrained output after.
 inline bool within_output_limits(const ChannelCore& core,
                                  std::size_t size) noexcept {
   const Limits& limits = core.limits;
   const std::size_t queued = core.queued_plaintext.size();
-  const std::size_t pending = BIO_ctrl_pending(core.outgoing);
+  const std::size_t pending = core.outgoing.size();
 
   const bool held = !core.handshake_done || SSL_in_init(core.ssl.get());
   if (held && size > limits.max_queued_plaintext -
@@ -406,15 +529,21 @@ inline Status write_plaintext(ChannelCore* core, ConstBytes plaintext,
     return Status::closed;
   }
 
-  if (plaintext.empty()) return progress(*core);
+  // An empty write still starts the handshake, as any write does.
+  if (plaintext.empty()) {
+    return advance(*core, "write", code) ? progress(*core) : Status::closed;
+  }
   if (!within_output_limits(*core, plaintext.size())) {
     refuse(*core, "write", errc::output_limit, code);
     return progress(*core);
   }
 
-  // Straight into records when nothing is queued ahead of these bytes.
-  if (core->handshake_done && core->queued_plaintext.empty() &&
-      !SSL_in_init(core->ssl.get())) {
+  // Straight into records when nothing waits ahead of these bytes and
+  // they fill a record, or gathering is off.
+  const bool open = core->handshake_done && !SSL_in_init(core->ssl.get());
+  std::vector<unsigned char>& queued = core->queued_plaintext;
+  if (open && queued.empty() &&
+      (plaintext.size() >= kRecordSize || !core->coalesce_writes)) {
     bool blocked = false;
     if (!seal(*core, "write", plaintext.data(), plaintext.size(), blocked,
               code)) {
@@ -423,10 +552,16 @@ inline Status write_plaintext(ChannelCore* core, ConstBytes plaintext,
     if (!blocked) return progress(*core);
   }
 
-  core->queued_plaintext.insert(core->queued_plaintext.end(), plaintext.data(),
-                                plaintext.data() + plaintext.size());
-  if (!advance(*core, "write", code)) return Status::closed;
-  return progress(*core);
+  queued.insert(queued.end(), plaintext.data(),
+                plaintext.data() + plaintext.size());
+
+  // Small writes wait to share records with the next ones: whole records
+  // are sealed as soon as they fill, the rest when the caller drains.
+  if (open && core->coalesce_writes) {
+    return seal_whole_records(*core, "write", code) ? progress(*core)
+                                                    : Status::closed;
+  }
+  return advance(*core, "write", code) ? progress(*core) : Status::closed;
 }
 
 /// Hands out early data the server kept, oldest first.
