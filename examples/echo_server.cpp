@@ -324,8 +324,8 @@ FileDescriptor watch_stop_signals() {
   return FileDescriptor(ends[0]);
 }
 
-// One client: its socket, its channel, and the ciphertext the socket has
-// not taken yet.
+// One client: its socket and its channel. The ciphertext the socket has not
+// taken yet waits in the channel itself (see send_ciphertext).
 struct Connection {
   Connection(FileDescriptor client_socket,
              const membio::Context<membio::server>& context,
@@ -339,7 +339,6 @@ struct Connection {
   membio::Channel<membio::server> channel;
   unsigned long id;
   std::string peer;
-  std::string outgoing;
   std::size_t echoed = 0;  // Plaintext bytes sent back.
   bool input_ended = false;
 };
@@ -363,12 +362,21 @@ void report_session(const Connection& connection) {
   report(connection, event);
 }
 
+// The ciphertext the channel holds for the client's socket. Looking seals
+// the small echoes gathered so far into records.
+std::size_t pending_output(Connection& connection) {
+  return membio::outgoing_view(connection.channel).size();
+}
+
 // Receives one buffer's worth, so that each client gets its turn and no
-// client's input piles up before the channel reads it.
+// client's input piles up before the channel reads it. recv() writes
+// straight into the channel's input buffer, so no copy is made between the
+// socket and the channel; space left unfilled is simply not committed.
 void receive_ciphertext(Connection& connection) {
-  char buffer[16384];
+  const membio::MutableBytes space =
+      membio::incoming_space(connection.channel, 16384);
   const ssize_t size =
-      ::recv(connection.socket.get(), buffer, sizeof buffer, 0);
+      ::recv(connection.socket.get(), space.data(), space.size(), 0);
   if (size < 0 && (errno == EAGAIN || errno == EINTR)) return;
   if (size < 0) throw_system_error("receive");
 
@@ -378,27 +386,31 @@ void receive_ciphertext(Connection& connection) {
     membio::feed_eof(connection.channel);
     return;
   }
-  membio::feed(connection.channel,
-               membio::ConstBytes(buffer, static_cast<std::size_t>(size)));
+  membio::commit_incoming(connection.channel, static_cast<std::size_t>(size));
 }
 
-// Sends what the socket takes now; the rest waits for POLLOUT.
+// Sends what the socket takes now; the rest waits in the channel for
+// POLLOUT. send() reads straight from the channel's output buffer, so no
+// copy is made between the channel and the socket.
 void send_ciphertext(Connection& connection) {
-  std::string& outgoing = connection.outgoing;
+  membio::Channel<membio::server>& channel = connection.channel;
 
-  while (!outgoing.empty()) {
+  for (;;) {
+    const membio::ConstBytes pending = membio::outgoing_view(channel);
+    if (pending.empty()) return;
+
     const ssize_t sent =
-        ::send(connection.socket.get(), outgoing.data(), outgoing.size(), 0);
+        ::send(connection.socket.get(), pending.data(), pending.size(), 0);
     if (sent < 0 && errno == EINTR) continue;
     if (sent < 0 && errno == EAGAIN) return;
 
     // A client that closed cleanly may leave before taking our close.
-    if (sent < 0 && connection.channel.close_state() == CloseState::closed) {
-      outgoing.clear();
+    if (sent < 0 && channel.close_state() == CloseState::closed) {
+      membio::consume_outgoing(channel, pending.size());
       return;
     }
     if (sent < 0) throw_system_error("send");
-    outgoing.erase(0, static_cast<std::size_t>(sent));
+    membio::consume_outgoing(channel, static_cast<std::size_t>(sent));
   }
 }
 
@@ -418,7 +430,8 @@ void echo(Connection& connection) {
 }
 
 // Runs the channel as far as the bytes fed allow: the handshake, the echo,
-// and the answer to the client's close_notify; collects what to send.
+// and the answer to the client's close_notify. What to send stays in the
+// channel.
 void serve(Connection& connection) {
   membio::Channel<membio::server>& channel = connection.channel;
   if (!channel.handshake_done()) {
@@ -430,17 +443,18 @@ void serve(Connection& connection) {
   if (channel.close_state() == CloseState::close_received) {
     static_cast<void>(membio::close(channel));
   }
-  membio::drain_into(channel, connection.outgoing);
 }
 
 // Gives the client what the channel still holds (the alert of a failure,
 // or our close_notify) without waiting: the connection ends either way.
 void send_last_words(Connection& connection) {
-  membio::drain_into(connection.channel, connection.outgoing);
-  if (connection.outgoing.empty()) return;
+  std::error_code ignored;  // Only a moved-from channel fails here.
+  const membio::ConstBytes pending =
+      membio::outgoing_view(connection.channel, ignored);
+  if (pending.empty()) return;
 
-  static_cast<void>(::send(connection.socket.get(), connection.outgoing.data(),
-                           connection.outgoing.size(), 0));
+  static_cast<void>(
+      ::send(connection.socket.get(), pending.data(), pending.size(), 0));
 }
 
 class Server {
@@ -471,12 +485,11 @@ class Server {
  private:
   // Only clients below the output limit are read from; POLLOUT is asked
   // for only while output waits, since an idle socket is always writable.
-  static short interest(const Connection& connection) {
+  static short interest(Connection& connection) {
+    const std::size_t pending = pending_output(connection);
     short events = 0;
-    if (!connection.input_ended && connection.outgoing.size() < max_outgoing) {
-      events |= POLLIN;
-    }
-    if (!connection.outgoing.empty()) events |= POLLOUT;
+    if (!connection.input_ended && pending < max_outgoing) events |= POLLIN;
+    if (pending > 0) events |= POLLOUT;
     return events;
   }
 
@@ -528,7 +541,7 @@ class Server {
     }
 
     if (connection.channel.close_state() != CloseState::closed ||
-        !connection.outgoing.empty()) {
+        pending_output(connection) > 0) {
       return true;
     }
     report(connection,

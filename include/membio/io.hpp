@@ -144,8 +144,11 @@ std::vector<unsigned char> drain_all(Channel<R>& channel) {
 /// bytes inside the channel's input buffer, for the transport to fill
 /// (e.g. `recv` into it); then `commit_incoming` says how many it filled.
 /// The space may be smaller than asked, never larger than the input limit
-/// leaves. It stays valid until `commit_incoming` or any other call on
-/// this channel, whichever comes first; a commit after another call fails.
+/// leaves. It stays valid until `commit_incoming`, or until a call that
+/// may read input (anything but `drain`, `drain_into`, `pending_ciphertext`,
+/// `outgoing_view` and `consume_outgoing`, which only touch the output, so
+/// that a loop may send between the two steps); a commit after such a call
+/// fails.
 ///
 /// Errors (not fatal): `errc::input_limit` when the input is full;
 /// `errc::input_ended` after `feed_eof`.
