@@ -90,11 +90,12 @@ std::string send_from(membio::Loopback& loopback, const std::string& plaintext,
   }
 }
 
-// Renegotiates from `initiator` and checks that data then flows both ways,
-// exactly, and that no renegotiation is left pending.
+// Renegotiates from `initiator` for the `round`th time and checks that data
+// then flows both ways, exactly, and that no renegotiation is left pending.
 template <Role I, Role P>
 void check_renegotiation(membio::Channel<I>& initiator,
-                         membio::Channel<P>& peer, membio::Loopback& loopback) {
+                         membio::Channel<P>& peer, membio::Loopback& loopback,
+                         long round = 1) {
   std::error_code code;
   CHECK(membio::renegotiate(initiator, code) == membio::Status::send_output);
   REQUIRE_FALSE(code);
@@ -108,7 +109,7 @@ void check_renegotiation(membio::Channel<I>& initiator,
 
   CHECK(SSL_renegotiate_pending(initiator.native_handle()) == 0);
   CHECK(SSL_renegotiate_pending(peer.native_handle()) == 0);
-  CHECK(SSL_num_renegotiations(initiator.native_handle()) == 1);
+  CHECK(SSL_num_renegotiations(initiator.native_handle()) == round);
   CHECK_FALSE(initiator.failure());
   CHECK_FALSE(peer.failure());
 }
@@ -299,8 +300,10 @@ TEST_CASE("a key update on a moved-from channel reports an empty object",
   CHECK(code == membio::errc::empty_object);
 }
 
-TEST_CASE("a client renegotiation completes when both contexts allow it",
-          "[post_handshake][renegotiation][tls12]") {
+TEST_CASE(
+    "client renegotiations complete one after another when both contexts allow "
+    "them",
+    "[post_handshake][renegotiation][tls12]") {
   const std::size_t fragment_size = GENERATE(std::size_t{0}, std::size_t{7});
   INFO("fragments of " << fragment_size);
   const RenegotiationContexts contexts(true, true);
@@ -308,10 +311,13 @@ TEST_CASE("a client renegotiation completes when both contexts allow it",
   ends.loopback.handshake();
 
   check_renegotiation(ends.client, ends.server, ends.loopback);
+  check_renegotiation(ends.client, ends.server, ends.loopback, 2);
 }
 
-TEST_CASE("a server renegotiation completes when both contexts allow it",
-          "[post_handshake][renegotiation][tls12]") {
+TEST_CASE(
+    "server renegotiations complete one after another when both contexts allow "
+    "them",
+    "[post_handshake][renegotiation][tls12]") {
   const std::size_t fragment_size = GENERATE(std::size_t{0}, std::size_t{7});
   INFO("fragments of " << fragment_size);
   const RenegotiationContexts contexts(true, true);
@@ -319,6 +325,7 @@ TEST_CASE("a server renegotiation completes when both contexts allow it",
   ends.loopback.handshake();
 
   check_renegotiation(ends.server, ends.client, ends.loopback);
+  check_renegotiation(ends.server, ends.client, ends.loopback, 2);
 }
 
 TEST_CASE("writes made during a renegotiation arrive in order",

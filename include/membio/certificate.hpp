@@ -48,6 +48,7 @@ constexpr long long days_from_civil(long long year, unsigned month,
 
 inline std::chrono::system_clock::time_point to_time_point(
     const ASN1_TIME* time) {
+  using Clock = std::chrono::system_clock;
   std::tm utc{};
   if (!time || ASN1_TIME_to_tm(time, &utc) != 1) return {};
 
@@ -56,7 +57,18 @@ inline std::chrono::system_clock::time_point to_time_point(
                                          static_cast<unsigned>(utc.tm_mday));
   const long long seconds =
       days * 86400 + utc.tm_hour * 3600LL + utc.tm_min * 60LL + utc.tm_sec;
-  return std::chrono::system_clock::time_point(std::chrono::seconds(seconds));
+
+  // A clock counting nanoseconds in 64 bits ends in 2262, yet certificates
+  // that never expire say 9999-12-31: dates outside the clock's range
+  // become its first or last instant rather than overflow.
+  using std::chrono::duration_cast;
+  const auto latest = duration_cast<std::chrono::seconds>(
+      Clock::time_point::max().time_since_epoch());
+  const auto earliest = duration_cast<std::chrono::seconds>(
+      Clock::time_point::min().time_since_epoch());
+  if (seconds > latest.count()) return Clock::time_point::max();
+  if (seconds < earliest.count()) return Clock::time_point::min();
+  return Clock::time_point(std::chrono::seconds(seconds));
 }
 
 inline std::string ip_to_string(const ASN1_OCTET_STRING* address) {
@@ -111,8 +123,9 @@ inline std::string general_name_to_string(const GENERAL_NAME* name) {
 /// One X.509 certificate, shared by reference count with OpenSSL.
 ///
 /// Copies are cheap and share the same certificate. The accessors read the
-/// certificate each time; they never fail on a well-formed certificate and
-/// return empty values for fields it lacks.
+/// certificate each time; they never fail on a well-formed certificate,
+/// return empty values for fields it lacks or cannot parse, and leave the
+/// thread's OpenSSL error queue as they found it.
 class Certificate {
  public:
   /// An empty object, holding no certificate.
@@ -163,18 +176,21 @@ class Certificate {
 
   /// The subject's distinguished name, in RFC 2253 form ("CN=example.com").
   std::string subject() const {
+    detail::ErrorQueueMark mark;
     return x509_ ? detail::name_to_string(X509_get_subject_name(x509_.get()))
                  : std::string();
   }
 
   /// The issuer's distinguished name, in RFC 2253 form.
   std::string issuer() const {
+    detail::ErrorQueueMark mark;
     return x509_ ? detail::name_to_string(X509_get_issuer_name(x509_.get()))
                  : std::string();
   }
 
   /// The serial number in upper-case hexadecimal, without separators.
   std::string serial_number() const {
+    detail::ErrorQueueMark mark;
     if (!x509_) return {};
 
     detail::BignumHandle number(
@@ -185,18 +201,23 @@ class Certificate {
 
   /// The start of the validity period.
   std::chrono::system_clock::time_point not_before() const {
+    detail::ErrorQueueMark mark;
     return x509_ ? detail::to_time_point(X509_get0_notBefore(x509_.get()))
                  : std::chrono::system_clock::time_point();
   }
 
-  /// The end of the validity period.
+  /// The end of the validity period. A date past the clock's range (after
+  /// 2262 where the system clock counts nanoseconds, as with the 9999-12-31
+  /// of certificates that never expire) is given as `time_point::max()`.
   std::chrono::system_clock::time_point not_after() const {
+    detail::ErrorQueueMark mark;
     return x509_ ? detail::to_time_point(X509_get0_notAfter(x509_.get()))
                  : std::chrono::system_clock::time_point();
   }
 
   /// The SHA-256 digest of the DER encoding: the fingerprint tools show.
   std::array<unsigned char, 32> sha256_fingerprint() const {
+    detail::ErrorQueueMark mark;
     std::array<unsigned char, 32> digest{};
     unsigned int size = 0;
     if (x509_) X509_digest(x509_.get(), EVP_sha256(), digest.data(), &size);
@@ -217,6 +238,7 @@ class Certificate {
   /// The SHA-256 digest of the DER SubjectPublicKeyInfo: the value that
   /// public-key pins name (as in HPKP and `Context::pin_public_keys`).
   std::array<unsigned char, 32> public_key_sha256() const {
+    detail::ErrorQueueMark mark;
     std::array<unsigned char, 32> digest{};
     unsigned char* der = nullptr;
     const int size =
@@ -229,6 +251,7 @@ class Certificate {
   /// The subject alternative names, each prefixed by its kind: "DNS:",
   /// "IP:", "email:" or "URI:".
   std::vector<std::string> subject_alt_names() const {
+    detail::ErrorQueueMark mark;
     std::vector<std::string> names;
     if (!x509_) return names;
 
@@ -244,6 +267,7 @@ class Certificate {
 
   /// The certificate in PEM form.
   std::string to_pem() const {
+    detail::ErrorQueueMark mark;
     detail::BioHandle bio(BIO_new(BIO_s_mem()));
     if (!x509_ || !bio || PEM_write_bio_X509(bio.get(), x509_.get()) != 1) {
       return {};

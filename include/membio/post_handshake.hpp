@@ -58,6 +58,39 @@ inline bool is_tls13(const ChannelCore& core) noexcept {
   return SSL_version(core.ssl.get()) == TLS1_3_VERSION;
 }
 
+// Checks the states in which OpenSSL would accept a renegotiation request
+// yet never finish it, or finish it by failing the connection.
+inline bool may_renegotiate(ChannelCore& core, std::error_code& code) {
+  SSL* ssl = core.ssl.get();
+
+  // A peer that sent close_notify sends nothing more, so it cannot answer;
+  // and a new handshake would make OpenSSL forget that close_notify came.
+  if (SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN) {
+    refuse(core, "renegotiate", errc::closed, code,
+           "the peer has closed; it will not answer a new handshake");
+    return false;
+  }
+
+  // A second request made before the first ends would start a handshake
+  // that waits for a HelloRequest no one sends.
+  if (SSL_renegotiate_pending(ssl) || SSL_in_init(ssl)) {
+    refuse(core, "renegotiate", errc::wrong_handshake_state, code,
+           "a renegotiation is already running");
+    return false;
+  }
+
+  // OpenSSL takes application data in the middle of a handshake only
+  // inside SSL_read; the handshake step this call makes would meet the
+  // unread records and fail the connection with "unexpected record".
+  if (!core.incoming.empty() || SSL_has_pending(ssl)) {
+    refuse(core, "renegotiate", errc::wrong_handshake_state, code,
+           "input fed earlier is still unread; read until read_plaintext "
+           "asks for input, then renegotiate");
+    return false;
+  }
+  return true;
+}
+
 }  // namespace detail
 
 /// Renews this side's TLS 1.3 traffic keys, and with `both_sides` asks the
@@ -104,7 +137,13 @@ Status request_key_update(Channel<R>& channel, KeyUpdate which) {
 /// with OpenSSL's "no renegotiation").
 ///
 /// Errors (not fatal): `errc::unsupported_by_version` on TLS 1.3; OpenSSL's
-/// "no renegotiation" when this side's context does not allow it.
+/// "no renegotiation" when this side's context does not allow it;
+/// `errc::wrong_handshake_state` while a renegotiation runs or while fed
+/// input is unread (read it first); `errc::closed` once the peer has sent
+/// close_notify. If the peer closes while a renegotiation this side started
+/// is still running, the renegotiation can never end: plaintext written
+/// meanwhile, or a close, then fails the channel with `errc::closed` rather
+/// than wait for ever.
 template <Role R>
 Status renegotiate(Channel<R>& channel, std::error_code& code) {
   detail::ErrorQueueScope scope;
@@ -115,6 +154,8 @@ Status renegotiate(Channel<R>& channel, std::error_code& code) {
                    "TLS 1.3 has no renegotiation (it has key updates)");
     return Status::closed;
   }
+
+  if (!detail::may_renegotiate(*core, code)) return Status::closed;
 
   if (SSL_renegotiate(core->ssl.get()) != 1) {
     detail::refuse_from_queue(*core, "renegotiate", code);

@@ -307,6 +307,27 @@ inline bool drive_handshake(ChannelCore& core, const char* operation,
   return classify(core, operation, result, code) != Step::failed;
 }
 
+/// Whether a renegotiation holds back writes or a close that can never go:
+/// the peer sent close_notify while it ran, and sends nothing after that.
+inline bool renegotiation_cut_off(const ChannelCore& core) noexcept {
+  const bool waiting = !core.queued_plaintext.empty() || core.close_requested;
+  return waiting && SSL_in_init(core.ssl.get()) &&
+         (SSL_get_shutdown(core.ssl.get()) & SSL_RECEIVED_SHUTDOWN);
+}
+
+inline void fail_cut_off(ChannelCore& core, const char* operation,
+                         std::error_code& code) {
+  std::string message =
+      std::string(operation) +
+      ": the peer closed in the middle of a renegotiation, which can no "
+      "longer end";
+  if (!core.queued_plaintext.empty()) {
+    message += "; " + std::to_string(core.queued_plaintext.size()) +
+               " bytes of plaintext written meanwhile were not sent";
+  }
+  fail(core, errc::closed, std::move(message), code);
+}
+
 /// Moves the connection as far as the input allows: the handshake, then
 /// the plaintext queued before it finished, then a close the caller asked
 /// for. Returns false on a fatal error.
@@ -317,6 +338,10 @@ inline bool advance(ChannelCore& core, const char* operation,
   }
   if (!core.handshake_done) return true;
 
+  if (renegotiation_cut_off(core)) {
+    fail_cut_off(core, operation, code);
+    return false;
+  }
   if (!flush_queued(core, operation, code)) return false;
 
   // The close waits for queued plaintext and for a renegotiation to end,
@@ -594,10 +619,12 @@ inline ReadResult read_plaintext(ChannelCore* core, MutableBytes buffer,
       SSL_read_ex(core->ssl.get(), buffer.data(), buffer.size(), &size);
   const Step step =
       result == 1 ? Step::want_input : classify(*core, "read", result, code);
-  if (step != Step::want_input) return {0, Status::closed};
+  if (step == Step::failed) return {0, Status::closed};
 
   // A renegotiation this read finished releases the writes and the close
-  // that waited for it.
+  // that waited for it. After the peer's close_notify, output this read
+  // made (an answer to a post-handshake message) may still wait, so the
+  // status says so before it says closed.
   if (!advance(*core, "read", code)) return {0, Status::closed};
   if (result == 1) return {size, Status::done};
   return {0, waiting_status(*core)};

@@ -23,6 +23,19 @@ class ErrorQueueScope {
   ErrorQueueScope& operator=(const ErrorQueueScope&) = delete;
 };
 
+/// Removes, when it ends, whatever OpenSSL queued since it began, and leaves
+/// older entries alone. Accessors use it: reading a field of a malformed
+/// certificate must not leave errors for the caller's next OpenSSL call, nor
+/// erase errors the caller has yet to look at.
+class ErrorQueueMark {
+ public:
+  ErrorQueueMark() noexcept { ERR_set_mark(); }
+  ~ErrorQueueMark() { ERR_pop_to_mark(); }
+
+  ErrorQueueMark(const ErrorQueueMark&) = delete;
+  ErrorQueueMark& operator=(const ErrorQueueMark&) = delete;
+};
+
 /// Wraps one packed OpenSSL code as an error code of the "openssl" category.
 inline std::error_code openssl_error(unsigned long code) noexcept {
   return {static_cast<int>(code), openssl_category()};
