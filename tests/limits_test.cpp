@@ -18,6 +18,7 @@
 #include <random>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 namespace membio {
@@ -578,4 +579,29 @@ TEST_CASE("a client chain over the server's limit fails the server's handshake",
              StartsWith("handshake: excessive message size"));
   CHECK_THAT(client.last_error_message(),
              ContainsSubstring("alert received: illegal parameter"));
+}
+
+TEST_CASE("an idle channel holds no buffer memory; undrained output does",
+          "[limits][memory]") {
+  const TlsVersion version = any_version();
+  INFO(test::name_of(version));
+  LimitedPair pair(version, {}, {});
+  connect(pair);
+  (void)membio::drain_all(pair.server);  // Tickets, if any.
+  CHECK(pair.client.buffer_memory() == 0);
+  CHECK(pair.server.buffer_memory() == 0);
+
+  (void)membio::write_plaintext(pair.server, pattern(40000, 3));
+  const std::size_t pending = membio::pending_ciphertext(pair.server);
+  CHECK(pair.server.buffer_memory() >= pending);
+
+  membio::feed(pair.client, membio::drain_all(pair.server));
+  CHECK(pair.server.buffer_memory() == 0);
+  CHECK(pair.client.buffer_memory() >= pending);
+
+  CHECK(read_all(pair.client).size() == 40000);
+  CHECK(pair.client.buffer_memory() == 0);
+
+  const Channel<membio::client> moved = std::move(pair.client);
+  CHECK(pair.client.buffer_memory() == 0);  // A moved-from channel.
 }

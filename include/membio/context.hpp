@@ -867,9 +867,6 @@ class Context {
     SSL_CTX_set_max_proto_version(context, TLS1_3_VERSION);
     SSL_CTX_set_options(context, SSL_OP_NO_RENEGOTIATION);
 
-    // Idle channels give their record buffers back to the allocator.
-    SSL_CTX_set_mode(context, SSL_MODE_RELEASE_BUFFERS);
-
     // A write held back by a renegotiation is retried from the queue, whose
     // storage may have moved by then.
     SSL_CTX_set_mode(context, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);

@@ -279,6 +279,14 @@ inline bool read_early_data(ChannelCore& core, const char* operation,
   }
 }
 
+/// From now on OpenSSL gives its record buffers back whenever the channel
+/// is idle, and does so at once. Only now: releasing them between the
+/// flights of the handshake would allocate them again for each flight.
+inline void release_buffers_when_idle(ChannelCore& core) noexcept {
+  SSL_set_mode(core.ssl.get(), SSL_MODE_RELEASE_BUFFERS);
+  (void)SSL_free_buffers(core.ssl.get());  // Fails harmlessly if in use.
+}
+
 /// Drives the handshake one step as far as the fed input allows.
 inline bool drive_handshake(ChannelCore& core, const char* operation,
                             std::error_code& code) {
@@ -302,6 +310,7 @@ inline bool drive_handshake(ChannelCore& core, const char* operation,
   const int result = SSL_do_handshake(core.ssl.get());
   if (result == 1) {
     core.handshake_done = true;
+    release_buffers_when_idle(core);
     return true;
   }
   return classify(core, operation, result, code) != Step::failed;
