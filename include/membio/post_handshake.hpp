@@ -157,6 +157,10 @@ Status renegotiate(Channel<R>& channel, std::error_code& code) {
 
   if (!detail::may_renegotiate(*core, code)) return Status::closed;
 
+  // Small writes gathered so far leave first, under the current keys,
+  // rather than wait behind the new handshake.
+  if (!detail::flush_queued(*core, "renegotiate", code)) return Status::closed;
+
   if (SSL_renegotiate(core->ssl.get()) != 1) {
     detail::refuse_from_queue(*core, "renegotiate", code);
     return Status::closed;
