@@ -9,6 +9,7 @@
 
 #include "harness.hpp"
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -128,12 +129,14 @@ const Resumption resumed{true, true, "ping", {}};
 // Both ends made a full handshake instead, and a message went through.
 const Resumption full_handshake{false, false, "ping", {}};
 
-// Offers `saved` from a new client channel to a new server channel, sends
-// a message, closes both the orderly way, and reports. Uses no Catch2
-// macros, so that a forked child process may call it.
+// Offers `saved` (bytes or a Session) from a new client channel to a new
+// server channel, sends a message, closes both the orderly way, and
+// reports. Uses no Catch2 macros, so that a forked child process may call
+// it.
+template <class Saved>
 Resumption resume(const Context<membio::client>& client_context,
                   const Context<membio::server>& server_context,
-                  const Bytes& saved) {
+                  const Saved& saved) {
   Connection connection(client_context, server_context);
   membio::restore_session(connection.client, saved);
   Loopback loopback(connection.client, connection.server);
@@ -290,6 +293,141 @@ TEST_CASE("a saved session resumes again from the same bytes",
 
   CHECK(resume(client_context, server_context, saved) == resumed);
   CHECK(resume(client_context, server_context, saved) == resumed);
+}
+
+TEST_CASE("a session kept decoded resumes one new channel after another",
+          "[session][resumption]") {
+  const TlsVersion version = any_version();
+  INFO(test::name_of(version));
+  const Context<membio::client> client_context = test::client_context(version);
+  const Context<membio::server> server_context = test::server_context(version);
+  Connection first(client_context, server_context);
+  Loopback loopback(first.client, first.server);
+  loopback.handshake();
+  (void)loopback.send_to_server("read tickets");
+  (void)loopback.send_to_client("reply");
+
+  const membio::Session session = membio::current_session(first.client);
+  REQUIRE(session);
+  CHECK(resume(client_context, server_context, session) == resumed);
+  CHECK(resume(client_context, server_context, session) == resumed);
+
+  const membio::Session copy = session;
+  CHECK(copy.native_handle() == session.native_handle());
+  CHECK(resume(client_context, server_context, copy) == resumed);
+}
+
+TEST_CASE("a session's bytes decode into a session that resumes",
+          "[session][resumption]") {
+  const TlsVersion version = any_version();
+  INFO(test::name_of(version));
+  const Context<membio::client> client_context = test::client_context(version);
+  const Context<membio::server> server_context = test::server_context(version);
+  const Bytes saved = saved_session(client_context, server_context);
+
+  const membio::Session session = membio::Session::from_bytes(saved);
+  REQUIRE(session);
+  CHECK(session.to_bytes() == saved);
+  CHECK(resume(test::client_context(version), server_context, session) ==
+        resumed);
+}
+
+TEST_CASE("a resumption leaves the session it was offered unchanged",
+          "[session][resumption]") {
+  const TlsVersion version = any_version();
+  INFO(test::name_of(version));
+  const Context<membio::client> client_context = test::client_context(version);
+  const Context<membio::server> server_context = test::server_context(version);
+  const membio::Session session = membio::Session::from_bytes(
+      saved_session(client_context, server_context));
+  const Bytes before = session.to_bytes();
+
+  const Resumption result = resume(client_context, server_context, session);
+  CHECK(result == resumed);
+  CHECK(session.to_bytes() == before);
+}
+
+TEST_CASE("a connection that fails after resuming spoils no other resumption",
+          "[session][resumption][errors]") {
+  const TlsVersion version = any_version();
+  INFO(test::name_of(version));
+  const Context<membio::client> client_context = test::client_context(version);
+  const Context<membio::server> server_context = test::server_context(version);
+  const membio::Session session = membio::Session::from_bytes(
+      saved_session(client_context, server_context));
+
+  // OpenSSL marks the session of a connection freed in failure as not
+  // resumable; the channel's own copy takes that mark, not `session`.
+  {
+    Connection failing(client_context, server_context);
+    membio::restore_session(failing.client, session);
+    Loopback(failing.client, failing.server).handshake();
+    REQUIRE(failing.client.resumed());
+
+    const unsigned char junk[] = {0x17, 0x03, 0x03, 0x00, 0x01, 0x00};
+    membio::feed(failing.client, junk);
+    unsigned char buffer[64];
+    std::error_code code;
+    (void)membio::read_plaintext(failing.client, buffer, code);
+    REQUIRE(failing.client.failure());
+  }
+
+  CHECK(resume(client_context, server_context, session) == resumed);
+}
+
+TEST_CASE("Session::from_bytes gives OpenSSL's reason for junk bytes",
+          "[session][resumption][errors]") {
+  const Bytes junk{0x30, 0x03, 0x02, 0x01};
+  std::error_code code;
+  const membio::Session session = membio::Session::from_bytes(junk, code);
+  CHECK_FALSE(session);
+  CHECK(code.category() == membio::openssl_category());
+  CHECK(ERR_peek_error() == 0);
+
+  try {
+    (void)membio::Session::from_bytes(junk);
+    FAIL("junk bytes were taken for a session");
+  } catch (const membio::error& thrown) {
+    CHECK(thrown.code().category() == membio::openssl_category());
+    CHECK_THAT(thrown.what(), StartsWith("session from bytes: "));
+    CHECK_THAT(thrown.what(), ContainsSubstring("asn1"));
+  }
+}
+
+TEST_CASE("an empty session is refused and the channel still connects",
+          "[session][resumption][errors]") {
+  Connection connection(test::client_context(), test::server_context());
+  const membio::Session empty;
+  CHECK_FALSE(empty);
+  CHECK(empty.to_bytes().empty());
+
+  std::error_code code;
+  membio::restore_session(connection.client, empty, code);
+  CHECK(code == membio::errc::invalid_argument);
+  CHECK(connection.client.last_error_message() ==
+        "restore session: the session is empty");
+  CHECK_THROWS_AS(membio::restore_session(connection.client, empty),
+                  membio::error);
+
+  Loopback(connection.client, connection.server).handshake();
+  CHECK(connection.client.handshake_done());
+  CHECK_FALSE(connection.client.resumed());
+}
+
+TEST_CASE("current_session reports no_session before the handshake is done",
+          "[session][resumption][errors]") {
+  const Channel<membio::client> client(test::client_context(), "localhost");
+  std::error_code code;
+  CHECK_FALSE(membio::current_session(client, code));
+  CHECK(code == membio::errc::no_session);
+
+  try {
+    (void)membio::current_session(client);
+    FAIL("a session came out of a channel that never connected");
+  } catch (const membio::error& thrown) {
+    CHECK(thrown.code() == membio::errc::no_session);
+    CHECK_THAT(thrown.what(), StartsWith("current session: "));
+  }
 }
 
 TEST_CASE("a ticket resumes after a connection ended without close_notify",
@@ -541,7 +679,11 @@ TEST_CASE("session functions on a moved-from channel report empty_object",
 
   CHECK(membio::save_session(original, code).empty());
   CHECK(code == membio::errc::empty_object);
+  CHECK_FALSE(membio::current_session(original, code));
+  CHECK(code == membio::errc::empty_object);
   membio::restore_session(original, some_bytes, code);
+  CHECK(code == membio::errc::empty_object);
+  membio::restore_session(original, membio::Session(), code);
   CHECK(code == membio::errc::empty_object);
   CHECK(membio::write_early_plaintext(original, some_bytes, code) ==
         Status::closed);

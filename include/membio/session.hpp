@@ -1,9 +1,13 @@
-// Session resumption and early data on the client: save an established
-// session to bytes, restore it into a new channel, send 0-RTT data.
+// Session resumption and early data on the client: keep an established
+// session or save it to bytes, restore it into a new channel, send 0-RTT
+// data.
 #ifndef MEMBIO_SESSION_HPP
 #define MEMBIO_SESSION_HPP
 
+#include <memory>
+#include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "bytes.hpp"
@@ -20,20 +24,129 @@ namespace detail {
 using SessionHandle =
     std::unique_ptr<SSL_SESSION, Deleter<SSL_SESSION, SSL_SESSION_free>>;
 
+/// Decodes a session from OpenSSL's encoding; on failure returns null and
+/// sets `code` and `message` ("operation: reasons").
+inline SessionHandle decode_session(ConstBytes saved, const char* operation,
+                                    std::error_code& code,
+                                    std::string& message) {
+  code.clear();
+  const unsigned char* in = saved.data();
+  SessionHandle session(
+      d2i_SSL_SESSION(nullptr, &in, static_cast<long>(saved.size())));
+  if (!session) {
+    message = fail_from_queue(operation, code, errc::invalid_argument);
+  }
+  return session;
+}
+
+/// Gives the channel, before its handshake, its own copy of `session` to
+/// offer: OpenSSL writes to the session it resumes, so channels must not
+/// share one.
+inline void offer_session(ChannelCore& core, const SSL_SESSION* session,
+                          std::error_code& code) {
+  if (!SSL_in_before(core.ssl.get())) {
+    refuse(core, "restore session", errc::wrong_handshake_state, code,
+           "the handshake has already started");
+    return;
+  }
+
+  const SessionHandle copy(SSL_SESSION_dup(session));
+  if (!copy || SSL_set_session(core.ssl.get(), copy.get()) != 1) {
+    refuse_from_queue(core, "restore session", code);
+  }
+}
+
 }  // namespace detail
 
-/// Saves the client's current session as bytes that `restore_session`
-/// takes back, in this process or another.
+/// A client's session, kept decoded so that offering it to a new channel
+/// parses nothing. `current_session` takes it from an established channel;
+/// `to_bytes` and `from_bytes` carry it to another process or to storage.
 ///
-/// The bytes hold the session's master secret: whoever has them can
-/// resume the session as this client and decrypt its early data. Store
-/// them like a password, and drop them when the session expires.
+/// A session holds the connection's master secret: whoever has it can
+/// resume the session as this client and decrypt its early data. Keep it,
+/// and its bytes, like a password, and drop them when the session expires.
+///
+/// Thread safety: a Session never changes once made, and each channel it is
+/// restored into gets a copy of its own, so one Session may be restored into
+/// channels on many threads at once. Copies are cheap: they share one
+/// OpenSSL object, whose count of references is atomic.
+class Session {
+ public:
+  /// An empty session, which `restore_session` refuses.
+  Session() noexcept = default;
+
+  /// Decodes bytes that `to_bytes` or `save_session` produced.
+  /// Errors: OpenSSL's, for bytes that are not a session.
+  static Session from_bytes(ConstBytes saved, std::error_code& code) {
+    detail::ErrorQueueScope scope;
+    std::string ignored;
+    return Session(
+        detail::decode_session(saved, "session from bytes", code, ignored));
+  }
+
+  static Session from_bytes(ConstBytes saved) {
+    detail::ErrorQueueScope scope;
+    std::error_code code;
+    std::string message;
+    Session session(
+        detail::decode_session(saved, "session from bytes", code, message));
+    detail::throw_if_error(code, message);
+    return session;
+  }
+
+  Session(const Session& other) noexcept : handle_(share(other.get())) {}
+  Session(Session&&) noexcept = default;
+
+  Session& operator=(const Session& other) noexcept {
+    handle_.reset(share(other.get()));
+    return *this;
+  }
+  Session& operator=(Session&&) noexcept = default;
+
+  /// The session in OpenSSL's encoding (DER), which `from_bytes` and
+  /// `restore_session` take back; empty for an empty session.
+  std::vector<unsigned char> to_bytes() const {
+    if (!handle_) return {};
+
+    std::vector<unsigned char> bytes(
+        static_cast<std::size_t>(i2d_SSL_SESSION(get(), nullptr)));
+    unsigned char* out = bytes.data();
+    i2d_SSL_SESSION(get(), &out);
+    return bytes;
+  }
+
+  /// Whether the session holds anything.
+  explicit operator bool() const noexcept { return handle_ != nullptr; }
+
+  /// The OpenSSL object, still owned by this session; null when empty. It
+  /// is shared by the copies of this session: leave it unchanged.
+  const SSL_SESSION* native_handle() const noexcept { return get(); }
+
+ private:
+  friend Session current_session(const Channel<client>&, std::error_code&);
+
+  explicit Session(detail::SessionHandle owned) noexcept
+      : handle_(std::move(owned)) {}
+
+  SSL_SESSION* get() const noexcept { return handle_.get(); }
+
+  // Takes one more reference to an OpenSSL session, which is counted.
+  static SSL_SESSION* share(SSL_SESSION* session) noexcept {
+    if (session) SSL_SESSION_up_ref(session);
+    return session;
+  }
+
+  detail::SessionHandle handle_;
+};
+
+/// Takes the client's current session, to offer it to later channels with
+/// `restore_session`.
 ///
 /// With TLS 1.3 the session arrives in tickets after the handshake: read
 /// from the channel (`read_plaintext`) once the server's tickets are fed,
-/// then save. Errors: `errc::no_session` when nothing is resumable yet.
-inline std::vector<unsigned char> save_session(const Channel<client>& channel,
-                                               std::error_code& code) {
+/// then take it. Errors: `errc::no_session` when nothing is resumable yet.
+inline Session current_session(const Channel<client>& channel,
+                               std::error_code& code) {
   detail::ErrorQueueScope scope;
   code.clear();
   SSL* ssl = channel.native_handle();
@@ -42,17 +155,28 @@ inline std::vector<unsigned char> save_session(const Channel<client>& channel,
     return {};
   }
 
-  const detail::SessionHandle session(SSL_get1_session(ssl));
+  detail::SessionHandle session(SSL_get1_session(ssl));
   if (!session || !SSL_SESSION_is_resumable(session.get())) {
     code = errc::no_session;
     return {};
   }
+  return Session(std::move(session));
+}
 
-  std::vector<unsigned char> bytes(
-      static_cast<std::size_t>(i2d_SSL_SESSION(session.get(), nullptr)));
-  unsigned char* out = bytes.data();
-  i2d_SSL_SESSION(session.get(), &out);
-  return bytes;
+inline Session current_session(const Channel<client>& channel) {
+  std::error_code code;
+  Session session = current_session(channel, code);
+  detail::throw_if_error(code, "current session: " + code.message());
+  return session;
+}
+
+/// Saves the client's current session as bytes that `restore_session`
+/// takes back, in this process or another; the same as
+/// `current_session(channel).to_bytes()`. The bytes are as secret as the
+/// session (see `Session`). Errors: as `current_session`.
+inline std::vector<unsigned char> save_session(const Channel<client>& channel,
+                                               std::error_code& code) {
+  return current_session(channel, code).to_bytes();
 }
 
 inline std::vector<unsigned char> save_session(const Channel<client>& channel) {
@@ -62,27 +186,43 @@ inline std::vector<unsigned char> save_session(const Channel<client>& channel) {
   return bytes;
 }
 
-/// Offers a saved session for the client's handshake, before it starts.
-/// The server may still decline; `Channel::resumed()` tells afterwards.
-/// Errors: OpenSSL's for bytes that are not a session;
+/// Offers a session for the client's handshake, before it starts. The
+/// server may still decline; `Channel::resumed()` tells afterwards.
+/// Errors: `errc::invalid_argument` for an empty session;
 /// `errc::wrong_handshake_state` once the handshake has started.
+inline void restore_session(Channel<client>& channel, const Session& session,
+                            std::error_code& code) {
+  detail::ErrorQueueScope scope;
+  detail::ChannelCore* core = detail::ChannelAccess::core(channel);
+  if (!detail::begin(core, "restore session", code)) return;
+  if (!session) {
+    detail::refuse(*core, "restore session", errc::invalid_argument, code,
+                   "the session is empty");
+    return;
+  }
+  detail::offer_session(*core, session.native_handle(), code);
+}
+
+inline void restore_session(Channel<client>& channel, const Session& session) {
+  std::error_code code;
+  restore_session(channel, session, code);
+  detail::throw_if_failed(channel, "restore session", code);
+}
+
+/// Offers a session saved as bytes: decodes them, then as above. Decoding
+/// costs more than the rest of offering together (OpenSSL 3.0 decodes the
+/// server's public key in it through its providers); to offer a session
+/// many times, decode it once with `Session::from_bytes` and restore that.
+/// Errors: OpenSSL's for bytes that are not a session, and those above.
 inline void restore_session(Channel<client>& channel, ConstBytes saved,
                             std::error_code& code) {
   detail::ErrorQueueScope scope;
   detail::ChannelCore* core = detail::ChannelAccess::core(channel);
   if (!detail::begin(core, "restore session", code)) return;
-  if (!SSL_in_before(core->ssl.get())) {
-    detail::refuse(*core, "restore session", errc::wrong_handshake_state, code,
-                   "the handshake has already started");
-    return;
-  }
 
-  const unsigned char* in = saved.data();
-  const detail::SessionHandle session(
-      d2i_SSL_SESSION(nullptr, &in, static_cast<long>(saved.size())));
-  if (!session || SSL_set_session(core->ssl.get(), session.get()) != 1) {
-    detail::refuse_from_queue(*core, "restore session", code);
-  }
+  const detail::SessionHandle session =
+      detail::decode_session(saved, "restore session", code, core->message);
+  if (session) detail::offer_session(*core, session.get(), code);
 }
 
 inline void restore_session(Channel<client>& channel, ConstBytes saved) {

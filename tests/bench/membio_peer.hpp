@@ -30,7 +30,8 @@ enum class Transfer {
 /// transport in the copying path, and one the server reads plaintext into.
 class MembioSide {
  public:
-  using Session = std::vector<unsigned char>;
+  // Kept decoded, as the raw OpenSSL side keeps its SSL_SESSION.
+  using Session = membio::Session;
   class Pair;
 
   MembioSide(const Scenario& scenario, Transfer transfer)
@@ -98,7 +99,7 @@ class MembioSide::Pair {
     throw std::runtime_error("membio: the handshake does not finish");
   }
 
-  Session save_session() const { return membio::save_session(client_); }
+  Session save_session() const { return current_session(client_); }
   bool resumed() const { return client_.resumed(); }
   bool negotiated(const Scenario& scenario) const {
     return client_.cipher_suite() == expected_suite(scenario);

@@ -107,7 +107,8 @@ double resumed_handshakes_per_second(Side& side, double seconds) {
 }
 
 /// Microseconds that offering a saved session adds to making a client and
-/// a server connection (decoding it, where the session is kept as bytes).
+/// a server connection (copying it, or decoding it where it is kept as
+/// bytes).
 template <class Side>
 double session_restore_microseconds(Side& side) {
   typename Side::Pair first(side, nullptr);
