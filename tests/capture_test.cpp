@@ -12,6 +12,7 @@
 #include <iterator>
 #include <map>
 #include <membio/capture.hpp>
+#include <membio/loopback.hpp>
 #include <random>
 #include <sstream>
 #include <string>
@@ -197,6 +198,35 @@ Bytes reassemble(const std::vector<Packet>& packets, bool client_side) {
     stream.insert(stream.end(), packet.payload.begin(), packet.payload.end());
   }
   return stream;
+}
+
+// The content types of the TLS records in one direction's byte stream,
+// which must hold whole records and nothing else.
+std::vector<unsigned> record_types(const Bytes& stream) {
+  std::vector<unsigned> types;
+  std::size_t at = 0;
+  while (at + 5 <= stream.size()) {
+    types.push_back(stream[at]);
+    at += 5 + big_endian(stream, at + 3, 2);
+  }
+
+  CHECK(at == stream.size());
+  return types;
+}
+
+// The client random of the ClientHello a client's stream starts with, in
+// lowercase hex as key log lines hold it.
+std::string client_random_of(const Bytes& client_stream) {
+  REQUIRE(client_stream.size() > 43);
+  REQUIRE(client_stream[5] == 1);  // ClientHello
+
+  std::string hex;
+  for (std::size_t index = 11; index < 43; ++index) {
+    char digits[3];
+    std::snprintf(digits, sizeof digits, "%02x", client_stream[index]);
+    hex += digits;
+  }
+  return hex;
 }
 
 // The first bytes of a ClientHello whose random is 32 times `fill`.
@@ -478,6 +508,60 @@ TEST_CASE("the byte streams in a capture's packets are those recorded",
   const std::vector<Packet> packets = read_packets(file.str());
   CHECK(reassemble(packets, true) == client_sent);
   CHECK(reassemble(packets, false) == server_sent);
+}
+
+TEST_CASE("a loopback records every flight it delivers, both ways",
+          "[capture][loopback]") {
+  const TlsVersion version = GENERATE(TlsVersion::tls1_2, TlsVersion::tls1_3);
+  const std::size_t fragment_size = GENERATE(0, 5);
+  CAPTURE(membio::test::name_of(version), fragment_size);
+
+  Pair pair(version);
+  std::ostringstream file;
+  Capture capture(file);
+  pair.client_context.on_key_log(capture.key_log());
+  membio::Loopback loopback(pair.client, pair.server, fragment_size);
+  loopback.record(capture);
+
+  CHECK(loopback.send_to_server("ping") == "ping");
+  CHECK(loopback.send_to_client("pong") == "pong");
+  loopback.close();
+  capture.close();
+
+  const std::vector<Packet> packets = read_packets(file.str());
+  const Bytes client_stream = reassemble(packets, true);
+  const Bytes server_stream = reassemble(packets, false);
+  const std::vector<unsigned> client_records = record_types(client_stream);
+  const std::vector<unsigned> server_records = record_types(server_stream);
+  CHECK(client_records.at(0) == 22);  // The ClientHello's handshake.
+  CHECK(server_records.at(0) == 22);
+  CHECK(client_records.size() >= 3);  // Finished, "ping", close_notify.
+  CHECK(server_records.size() >= 3);
+
+  const std::string secrets = read_secrets(file.str());
+  CHECK_THAT(secrets, ContainsSubstring(client_random_of(client_stream)));
+  CHECK(read_blocks(file.str()).at(2).type == decryption_secrets);
+}
+
+TEST_CASE("a loopback fails when its capture cannot record",
+          "[capture][loopback][errors]") {
+  Pair pair;
+  std::ostringstream file;
+  Capture capture(file);
+  capture.close();
+  membio::Loopback loopback(pair.client, pair.server);
+  loopback.record(capture);
+
+  SECTION("as an error code") {
+    std::error_code code;
+    loopback.handshake(code);
+    CHECK(code == membio::errc::closed);
+  }
+  SECTION("as an exception naming the capture's reason") {
+    CHECK_THROWS_WITH(loopback.handshake(),
+                      ContainsSubstring("capture client to server: capture "
+                                        "is closed"));
+  }
 }
 
 TEST_CASE("a capture holds packets until the connection's secrets arrive",

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "capture.hpp"
 #include "channel.hpp"
 #include "error.hpp"
 #include "io.hpp"
@@ -33,7 +34,8 @@ namespace membio {
 ///
 /// The loopback refers to the two channels and does not own them; they must
 /// outlive it. A pair that stops making progress is reported as
-/// `errc::stalled` instead of spinning.
+/// `errc::stalled` instead of spinning. `record` keeps a capture of all the
+/// ciphertext it moves, for Wireshark.
 class Loopback {
  public:
   /// Connects `client` and `server`; `fragment_size` 0 delivers whole
@@ -42,8 +44,26 @@ class Loopback {
            std::size_t fragment_size = 0) noexcept
       : client_(client), server_(server), fragment_size_(fragment_size) {}
 
+  /// Records in `capture` every flight delivered from now on, each whole
+  /// and in the order delivered, as the sender's `drain` returned it; the
+  /// alert of a failing side too. The caller installs `capture.key_log()`
+  /// on a context before the handshake, so that the file can be decrypted,
+  /// and closes the capture when done. A failure to record (the file cannot
+  /// be written, the capture is closed) fails the loopback call that
+  /// delivered the flight, with the capture's error and message.
+  ///
+  ///     membio::Capture capture("loopback.pcapng");
+  ///     client_context.on_key_log(capture.key_log());
+  ///     membio::Loopback loopback(client, server);
+  ///     loopback.record(capture);
+  ///
+  /// The loopback refers to the capture and does not own it; it must
+  /// outlive the loopback.
+  void record(Capture& capture) noexcept { capture_ = &capture; }
+
   /// Moves all pending ciphertext both ways once; returns how many bytes
-  /// moved. Errors are those of `feed`, `handshake`, `drain`.
+  /// moved. Errors are those of `feed`, `handshake`, `drain`, and those of
+  /// the capture given to `record`.
   std::size_t shuttle(std::error_code& code) {
     failed_.clear();
     return exchange(code);
@@ -157,6 +177,7 @@ class Loopback {
   std::size_t deliver(Channel<From>& from, Channel<To>& to,
                       std::error_code& code) {
     const std::vector<unsigned char> flight = drain_all_or_empty(from, code);
+    if (!code) record_flight<From>(flight, code);
     const std::size_t piece = fragment_size_
                                   ? fragment_size_
                                   : std::max<std::size_t>(flight.size(), 1);
@@ -172,6 +193,21 @@ class Loopback {
     }
     if (code) note_failure(to);
     return flight.size();
+  }
+
+  // Hands a flight to the capture, if there is one, as the direction of
+  // its sender; the capture's message explains its failures.
+  template <Role From>
+  void record_flight(const std::vector<unsigned char>& flight,
+                     std::error_code& code) {
+    if (!capture_ || flight.empty()) return;
+
+    if constexpr (From == Role::client) {
+      capture_->client_to_server(flight, code);
+    } else {
+      capture_->server_to_client(flight, code);
+    }
+    if (code && failed_.empty()) failed_ = capture_->last_error_message();
   }
 
   template <Role R>
@@ -262,7 +298,8 @@ class Loopback {
   Channel<client>& client_;
   Channel<server>& server_;
   std::size_t fragment_size_;
-  std::string failed_;  // The first failure's message, for what().
+  Capture* capture_ = nullptr;  // Of record(); none by default.
+  std::string failed_;          // The first failure's message, for what().
 
   // Plaintext each side has read and no send_to_* has returned yet.
   std::string client_inbox_;
