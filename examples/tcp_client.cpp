@@ -13,6 +13,9 @@
 //     --tls1.2, --tls1.3       speak only this version
 //     --timeout SECONDS        limit on connecting, the handshake, and the
 //                              wait for the server's close (default 10)
+//     --capture FILE           record the connection in FILE, a pcapng file
+//                              that Wireshark decrypts by itself: it holds
+//                              the secrets, so record only to debug
 //
 // At the end of standard input it sends close_notify and waits for the
 // server's. Standard output carries the server's data and nothing else;
@@ -56,7 +59,8 @@ constexpr std::size_t max_outgoing = 256 * 1024;
 constexpr const char* usage =
     "usage: tcp_client [--ca FILE | --insecure] [--name NAME]\n"
     "                  [--cert FILE --key FILE] [--alpn LIST]\n"
-    "                  [--tls1.2 | --tls1.3] [--timeout SECONDS] HOST PORT\n";
+    "                  [--tls1.2 | --tls1.3] [--timeout SECONDS]\n"
+    "                  [--capture FILE] HOST PORT\n";
 
 struct Options {
   std::string host;
@@ -65,6 +69,7 @@ struct Options {
   std::string ca_file;
   std::string cert_file;
   std::string key_file;
+  std::string capture_file;
   std::vector<std::string> alpn;
   std::optional<membio::TlsVersion> version;
   bool insecure = false;
@@ -180,7 +185,8 @@ Options parse_options(int argc, char** argv) {
                       {"--cert", &options.cert_file},
                       {"--key", &options.key_file},
                       {"--alpn", &alpn},
-                      {"--timeout", &timeout}});
+                      {"--timeout", &timeout},
+                      {"--capture", &options.capture_file}});
 
   if (positional.size() != 2) throw UsageError("need HOST and PORT");
   if (options.cert_file.empty() != options.key_file.empty()) {
@@ -343,9 +349,13 @@ void write_standard_output(const std::string& plaintext) {
 // when poll() says a read will not wait.
 class Client {
  public:
+  // Records the ciphertext each way in `capture`, unless it is null.
   Client(membio::Channel<membio::client>& channel, int socket,
-         std::chrono::seconds timeout)
-      : channel_(channel), socket_(socket), timeout_(timeout) {}
+         std::chrono::seconds timeout, membio::Capture* capture)
+      : channel_(channel),
+        socket_(socket),
+        timeout_(timeout),
+        capture_(capture) {}
 
   // Runs until both sides have closed, or throws. A TLS failure sends the
   // alert that explains it before the exception leaves.
@@ -413,8 +423,9 @@ class Client {
       membio::feed_eof(channel_);
       return;
     }
-    membio::feed(channel_,
-                 membio::ConstBytes(buffer, static_cast<std::size_t>(size)));
+    const membio::ConstBytes ciphertext(buffer, static_cast<std::size_t>(size));
+    if (capture_) capture_->server_to_client(ciphertext);
+    membio::feed(channel_, ciphertext);
   }
 
   void send_ciphertext() {
@@ -427,6 +438,7 @@ class Client {
       return;
     }
     if (sent < 0) throw_system_error("send");
+    if (capture_) capture_->client_to_server(sent_part(sent));
     outgoing_.erase(0, static_cast<std::size_t>(sent));
   }
 
@@ -485,17 +497,29 @@ class Client {
   }
 
   // Hands the server the alert a failed channel queued, as a courtesy: the
-  // connection is over whether or not it arrives.
+  // connection is over whether or not it arrives. A capture records it if
+  // the socket took it; a failure to record is ignored, since it would hide
+  // the error that matters.
   void send_alert() {
     membio::drain_into(channel_, outgoing_);
-    if (!outgoing_.empty()) {
-      static_cast<void>(::send(socket_, outgoing_.data(), outgoing_.size(), 0));
+    if (outgoing_.empty()) return;
+
+    const ssize_t sent = ::send(socket_, outgoing_.data(), outgoing_.size(), 0);
+    std::error_code ignored;
+    if (capture_ && sent > 0) {
+      capture_->client_to_server(sent_part(sent), ignored);
     }
+  }
+
+  // The start of the outgoing ciphertext, which the socket took.
+  membio::ConstBytes sent_part(ssize_t sent) const {
+    return membio::ConstBytes(outgoing_.data(), static_cast<std::size_t>(sent));
   }
 
   membio::Channel<membio::client>& channel_;
   int socket_;
   std::chrono::seconds timeout_;
+  membio::Capture* capture_;
   std::optional<Clock::time_point> deadline_;
   std::string outgoing_;  // Ciphertext the socket has not taken yet.
   bool input_open_ = true;
@@ -507,11 +531,22 @@ void run(const Options& options) {
   // like any other error, instead of killing the process with SIGPIPE.
   std::signal(SIGPIPE, SIG_IGN);
 
-  const membio::Context<membio::client> context = make_context(options);
+  membio::Context<membio::client> context = make_context(options);
+  std::optional<membio::Capture> capture;
+  if (!options.capture_file.empty()) {
+    // The key log goes in before the handshake, so the file gets every
+    // secret of it.
+    capture.emplace(options.capture_file);
+    context.on_key_log(capture->key_log());
+  }
   const FileDescriptor socket = connect_to(options);
 
   membio::Channel<membio::client> channel(context, options.server_name);
-  Client(channel, socket.get(), options.timeout).run();
+  Client(channel, socket.get(), options.timeout, capture ? &*capture : nullptr)
+      .run();
+
+  // Closing writes what the capture held and reports a failed write.
+  if (capture) capture->close();
 }
 
 }  // namespace

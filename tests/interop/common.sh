@@ -206,3 +206,13 @@ start_echo_server() {
     fail "echo_server ended"
   port=$(sed -n 's/^listening on //p' "$work_dir/$name.out")
 }
+
+# Runs tshark "$@" as NAME, like `run`. Its preferences come from an empty
+# directory, so that a user's profile (a key log file set for TLS, say)
+# cannot decrypt what a capture's own secrets do not.
+run_tshark() {
+  local name=$1
+  shift
+  mkdir -p "$work_dir/wireshark"
+  WIRESHARK_CONFIG_DIR=$work_dir/wireshark run "$name" tshark "$@"
+}
