@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -271,6 +272,44 @@ TEST_CASE("a client channel refuses an empty server name",
   }
   CHECK_THROWS_AS(Channel<membio::client>(context, "local\0host"sv),
                   membio::error);
+}
+
+TEST_CASE("Channel::make reports what the constructors would throw",
+          "[channel][errors]") {
+  using namespace std::string_view_literals;
+  const Context<membio::client> client_context = test::client_context();
+  const Context<membio::server> bare;
+  Context<membio::client> moved_from = test::client_context();
+  const Context<membio::client> taken = std::move(moved_from);
+  std::error_code code;
+
+  CHECK_FALSE(Channel<membio::server>::make(bare, code));
+  CHECK(code == membio::errc::no_certificate);
+  CHECK_FALSE(Channel<membio::client>::make(moved_from, code));
+  CHECK(code == membio::errc::empty_object);
+  CHECK_FALSE(Channel<membio::client>::make(client_context, ""sv, code));
+  CHECK(code == membio::errc::invalid_argument);
+  CHECK_FALSE(
+      Channel<membio::client>::make(client_context, "local\0host"sv, code));
+  CHECK(code == membio::errc::invalid_argument);
+}
+
+TEST_CASE("channels from Channel::make connect like constructed ones",
+          "[channel]") {
+  std::error_code code;
+  std::optional<Channel<membio::client>> client =
+      Channel<membio::client>::make(test::client_context(), "localhost", code);
+  REQUIRE_FALSE(code);
+  std::optional<Channel<membio::server>> server =
+      Channel<membio::server>::make(test::server_context(), code);
+  REQUIRE_FALSE(code);
+  REQUIRE(client);
+  REQUIRE(server);
+
+  membio::Loopback loopback(*client, *server);
+  loopback.handshake();
+  CHECK(client->server_name() == "localhost");
+  CHECK(loopback.send_to_server("ping") == "ping");
 }
 
 TEST_CASE("a channel moved between handshake steps finishes the handshake",

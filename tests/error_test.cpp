@@ -15,7 +15,7 @@ namespace {
 using Catch::Matchers::ContainsSubstring;
 
 constexpr int first_errc = 1;
-constexpr int last_errc = 9;
+constexpr int last_errc = 15;
 
 std::error_code openssl_code(unsigned long packed) {
   return {static_cast<int>(packed), membio::openssl_category()};
@@ -42,6 +42,12 @@ TEST_CASE("errc values keep their released numbers", "[error][errc]") {
   static_assert(static_cast<int>(membio::errc::callback_failed) == 7);
   static_assert(static_cast<int>(membio::errc::no_certificate) == 8);
   static_assert(static_cast<int>(membio::errc::input_ended) == 9);
+  static_assert(static_cast<int>(membio::errc::wrong_handshake_state) == 10);
+  static_assert(static_cast<int>(membio::errc::unsupported_by_version) == 11);
+  static_assert(static_cast<int>(membio::errc::no_session) == 12);
+  static_assert(static_cast<int>(membio::errc::input_limit) == 13);
+  static_assert(static_cast<int>(membio::errc::output_limit) == 14);
+  static_assert(static_cast<int>(membio::errc::closed_in_handshake) == 15);
   static_assert(std::is_error_code_enum_v<membio::errc>);
 
   SUCCEED("the values are checked at compile time");

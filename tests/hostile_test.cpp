@@ -544,6 +544,43 @@ TEST_CASE("a plaintext alert injected into the handshake ends it",
   }
 }
 
+TEST_CASE("a close_notify before the handshake ends fails the channel",
+          "[hostile][alert][handshake][close]") {
+  const TlsVersion version = any_version();
+  INFO(test::name_of(version));
+  const Bytes close_notify{0x15, 0x03, 0x03, 0x00, 0x02, 0x01, 0x00};
+  Pair pair(version);
+  std::error_code code;
+
+  SECTION("to a client that wrote before the ServerHello") {
+    (void)membio::write_plaintext(pair.client, "precious data");
+    (void)membio::drain_all(pair.client);
+    membio::feed(pair.client, close_notify);
+    CHECK(membio::handshake(pair.client, code) == Status::closed);
+    CHECK(code == membio::errc::closed_in_handshake);
+    check_failed(pair.client, code, "handshake",
+                 "peer sent close_notify before the handshake finished; 13 "
+                 "bytes of plaintext written before it were not sent");
+    CHECK(membio::write_plaintext(pair.client, "more", code) ==
+          Status::closed);
+    CHECK(code == membio::errc::closed_in_handshake);
+  }
+
+  SECTION("to a server awaiting the client's second flight") {
+    (void)membio::handshake(pair.client);
+    deliver(pair.client, pair.server);
+    (void)membio::handshake(pair.server);
+    (void)membio::drain_all(pair.server);
+    membio::feed(pair.server, close_notify);
+    unsigned char buffer[16];
+    CHECK(membio::read_plaintext(pair.server, buffer, code).status ==
+          Status::closed);
+    CHECK(code == membio::errc::closed_in_handshake);
+    check_failed(pair.server, code, "read",
+                 "peer sent close_notify before the handshake finished");
+  }
+}
+
 TEST_CASE("a plaintext alert after a TLS 1.3 ServerHello is refused",
           "[hostile][alert][handshake][tls13]") {
   Pair pair(TlsVersion::tls1_3);

@@ -242,15 +242,18 @@ TEST_CASE("feeding past the incoming limit is refused and takes nothing",
   const Bytes stream = membio::drain_all(pair.server);
   std::error_code code;
 
-  membio::feed(pair.client, stream, code);
+  membio::feed(pair.client, ConstBytes(stream.data(), 1000), code);
+  REQUIRE_FALSE(code);
+  membio::feed(pair.client,
+               ConstBytes(stream.data() + 1000, stream.size() - 1000), code);
   INFO("message: " << pair.client.last_error_message());
   CHECK(code == membio::errc::input_limit);
   CHECK(pair.client.last_error_message() ==
         "feed: input limit reached: read plaintext before feeding more");
-  CHECK(buffered_input(pair.client) == 0);
+  CHECK(buffered_input(pair.client) == 1000);
   check_still_usable(pair.client);
 
-  membio::feed(pair.client, ConstBytes(stream.data(), 4096), code);
+  membio::feed(pair.client, ConstBytes(stream.data() + 1000, 3096), code);
   CHECK_FALSE(code);
   membio::feed(pair.client, ConstBytes(stream.data() + 4096, 1), code);
   CHECK(code == membio::errc::input_limit);
@@ -269,7 +272,11 @@ TEST_CASE("feeding past the incoming limit is refused and takes nothing",
 TEST_CASE("a throwing feed past the incoming limit raises input_limit",
           "[limits][input][errors]") {
   LimitedPair pair(TlsVersion::tls1_3, {}, incoming_limit(1000));
-  const Bytes too_much(1001, 0x16);
+  (void)membio::handshake(pair.client);
+  const Bytes hello = membio::drain_all(pair.client);
+  REQUIRE(hello.size() > 1);
+  membio::feed(pair.server, ConstBytes(hello.data(), 1));
+  const Bytes too_much(1000, 0x16);
 
   try {
     membio::feed(pair.server, too_much);
@@ -281,7 +288,8 @@ TEST_CASE("a throwing feed past the incoming limit raises input_limit",
   }
 
   check_still_usable(pair.server);
-  CHECK(buffered_input(pair.server) == 0);
+  CHECK(buffered_input(pair.server) == 1);
+  membio::feed(pair.server, ConstBytes(hello.data() + 1, hello.size() - 1));
   connect(pair);
   CHECK(pair.server.handshake_done());
 }
@@ -412,7 +420,10 @@ TEST_CASE("a throwing write past the outgoing limit raises output_limit",
           "[limits][output][errors]") {
   LimitedPair pair(TlsVersion::tls1_2, outgoing_limit(4096), {});
   connect(pair);
+  const std::string first = pattern(100, 3);
   const std::string too_big = pattern(5000, 4);
+  (void)membio::write_plaintext(pair.client, first);
+  const std::size_t pending = membio::pending_ciphertext(pair.client);
 
   try {
     (void)membio::write_plaintext(pair.client, too_big);
@@ -423,11 +434,55 @@ TEST_CASE("a throwing write past the outgoing limit raises output_limit",
     CHECK_THAT(error.what(), StartsWith("write: output limit reached"));
   }
 
-  CHECK(membio::pending_ciphertext(pair.client) == 0);
+  CHECK(membio::pending_ciphertext(pair.client) == pending);
   check_still_usable(pair.client);
-  (void)membio::write_plaintext(pair.client, too_big.substr(0, 4000));
+  (void)membio::write_plaintext(pair.client, too_big.substr(0, 3000));
   deliver(pair.client, pair.server);
-  CHECK((read_all(pair.server) == too_big.substr(0, 4000)));
+  CHECK((read_all(pair.server) == first + too_big.substr(0, 3000)));
+}
+
+TEST_CASE("one write or feed larger than its limit is taken while none waits",
+          "[limits][output][input]") {
+  const TlsVersion version = any_version();
+  INFO(test::name_of(version));
+  LimitedPair pair(version, incoming_limit(4096), outgoing_limit(4096));
+  connect(pair);
+  const std::string message = pattern(100000, 6);
+  std::error_code code;
+
+  CHECK(membio::write_plaintext(pair.server, message, code) ==
+        Status::send_output);
+  CHECK_FALSE(code);
+  const Bytes stream = membio::drain_all(pair.server);
+  CHECK(stream.size() > message.size());
+
+  membio::feed(pair.client, stream, code);
+  CHECK_FALSE(code);
+  CHECK((read_all(pair.client) == message));
+
+  // With bytes waiting, the bounds hold again.
+  (void)membio::write_plaintext(pair.server, "x", code);
+  CHECK(membio::write_plaintext(pair.server, message, code) ==
+        Status::send_output);
+  CHECK(code == membio::errc::output_limit);
+  check_still_usable(pair.server);
+}
+
+TEST_CASE("one write larger than the queue limit is held for the handshake",
+          "[limits][queue]") {
+  const TlsVersion version = any_version();
+  INFO(test::name_of(version));
+  LimitedPair pair(version, queued_limit(1000), {});
+  const std::string early = pattern(3000, 7);
+  std::error_code code;
+
+  (void)membio::write_plaintext(pair.client, early, code);
+  CHECK_FALSE(code);
+  (void)membio::write_plaintext(pair.client, "x", code);
+  CHECK(code == membio::errc::output_limit);
+
+  connect(pair);
+  CHECK((read_all(pair.server) == early));
 }
 
 TEST_CASE("pending output passes the outgoing limit by one record's overhead",
@@ -510,8 +565,12 @@ TEST_CASE("channels made before set_limits keep the limits they were made with",
   context.set_limits(incoming_limit(4096));
   Channel<membio::client> after(context, "localhost");
   const Bytes ciphertext(8192, 0x16);
+  const Bytes first_byte{0x16};
   std::error_code code;
 
+  // The limits bound bytes fed on top of bytes that wait.
+  membio::feed(before, first_byte, code);
+  membio::feed(after, first_byte, code);
   membio::feed(before, ciphertext, code);
   CHECK_FALSE(code);
   membio::feed(after, ciphertext, code);

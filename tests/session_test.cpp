@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -332,21 +333,6 @@ TEST_CASE("a session's bytes decode into a session that resumes",
         resumed);
 }
 
-TEST_CASE("a resumption leaves the session it was offered unchanged",
-          "[session][resumption]") {
-  const TlsVersion version = any_version();
-  INFO(test::name_of(version));
-  const Context<membio::client> client_context = test::client_context(version);
-  const Context<membio::server> server_context = test::server_context(version);
-  const membio::Session session = membio::Session::from_bytes(
-      saved_session(client_context, server_context));
-  const Bytes before = session.to_bytes();
-
-  const Resumption result = resume(client_context, server_context, session);
-  CHECK(result == resumed);
-  CHECK(session.to_bytes() == before);
-}
-
 TEST_CASE("a connection that fails after resuming spoils no other resumption",
           "[session][resumption][errors]") {
   const TlsVersion version = any_version();
@@ -373,6 +359,68 @@ TEST_CASE("a connection that fails after resuming spoils no other resumption",
   }
 
   CHECK(resume(client_context, server_context, session) == resumed);
+}
+
+TEST_CASE("a session is offered only to a channel for a name it was made for",
+          "[session][resumption][verification]") {
+  const TlsVersion version = any_version();
+  INFO(test::name_of(version));
+  const Context<membio::client> client_context = test::client_context(version);
+  const Context<membio::server> server_context = test::server_context(version);
+  const membio::Session session = membio::Session::from_bytes(
+      saved_session(client_context, server_context));
+  std::error_code code;
+
+  SECTION("another host name is refused and verified in full") {
+    Channel<membio::client> client(client_context, "other.test");
+    Channel<membio::server> server(server_context);
+    membio::restore_session(client, session, code);
+    CHECK(code == membio::errc::invalid_argument);
+    CHECK_THAT(client.last_error_message(),
+               ContainsSubstring("the session is for another server"));
+    CHECK_FALSE(client.failure());
+
+    Loopback(client, server).handshake(code);
+    CHECK_THAT(client.last_error_message(),
+               ContainsSubstring("hostname mismatch"));
+    CHECK_FALSE(client.resumed());
+  }
+
+  SECTION("an address the certificate names is taken") {
+    Channel<membio::client> client(client_context, "127.0.0.1");
+    Channel<membio::server> server(server_context);
+    membio::restore_session(client, session, code);
+    CHECK_FALSE(code);
+    Loopback(client, server).handshake();
+    CHECK(client.resumed());
+  }
+
+  SECTION("an address it does not name is refused") {
+    Channel<membio::client> client(client_context, "10.0.0.1");
+    membio::restore_session(client, session.to_bytes(), code);
+    CHECK(code == membio::errc::invalid_argument);
+    CHECK_FALSE(client.failure());
+  }
+
+  SECTION("a context pinning another key refuses it") {
+    Context<membio::client> pinning = test::client_context(version);
+    pinning.pin_public_keys({std::array<unsigned char, 32>{}},
+                            membio::PinMode::with_chain);
+    Channel<membio::client> client(pinning, "localhost");
+    membio::restore_session(client, session, code);
+    CHECK(code == membio::errc::invalid_argument);
+  }
+
+  SECTION("a context that verifies nothing takes it for any name") {
+    Context<membio::client> trusting = test::client_context(version);
+    trusting.insecure_skip_verification();
+    Channel<membio::client> client(trusting, "other.test");
+    Channel<membio::server> server(server_context);
+    membio::restore_session(client, session, code);
+    CHECK_FALSE(code);
+    Loopback(client, server).handshake();
+    CHECK(client.resumed());
+  }
 }
 
 TEST_CASE("Session::from_bytes gives OpenSSL's reason for junk bytes",

@@ -3,7 +3,6 @@
 #define MEMBIO_CHANNEL_HPP
 
 #include <cstddef>
-#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
@@ -115,7 +114,11 @@ class Channel {
   /// `errc::no_server_name`. Throws `membio::error` when the context is
   /// empty, when a server context has no certificate and key
   /// (`errc::no_certificate`), or when OpenSSL cannot allocate.
-  explicit Channel(const Context<R>& context) { open(context); }
+  explicit Channel(const Context<R>& context) {
+    std::string message;
+    const std::error_code code = open(context, message);
+    detail::throw_if_error(code, message);
+  }
 
   /// Makes a client channel that sends `server_name` (SNI) and verifies the
   /// server's certificate against it: a DNS name, or an IPv4 or IPv6
@@ -124,8 +127,33 @@ class Channel {
   /// `errc::invalid_argument` for an empty name.
   template <Role Q = R, std::enable_if_t<Q == Role::client, int> = 0>
   Channel(const Context<R>& context, std::string_view server_name) {
-    open(context);
-    set_server_name(server_name);
+    std::string message;
+    std::error_code code = open(context, message);
+    if (!code) code = set_server_name(server_name, message);
+    detail::throw_if_error(code, message);
+  }
+
+  /// Makes a channel as the constructor does, without throwing: for code
+  /// built without exceptions. Returns no channel, and sets `code`, where
+  /// the constructor would throw.
+  static std::optional<Channel> make(const Context<R>& context,
+                                     std::error_code& code) {
+    std::string ignored;
+    Channel channel;
+    code = channel.open(context, ignored);
+    if (code) return std::nullopt;
+    return channel;
+  }
+
+  template <Role Q = R, std::enable_if_t<Q == Role::client, int> = 0>
+  static std::optional<Channel> make(const Context<R>& context,
+                                     std::string_view server_name,
+                                     std::error_code& code) {
+    std::optional<Channel> channel = make(context, code);
+    std::string ignored;
+    if (channel) code = channel->set_server_name(server_name, ignored);
+    if (code) return std::nullopt;
+    return channel;
   }
 
   Channel(Channel&&) noexcept = default;
@@ -283,14 +311,19 @@ class Channel {
 
   SSL* ssl() const noexcept { return core_->ssl.get(); }
 
-  void open(const Context<R>& context) {
+  Channel() = default;
+
+  // Sets up the channel; on failure returns the error and leaves the
+  // channel empty, with `message` saying why.
+  std::error_code open(const Context<R>& context, std::string& message) {
     detail::ErrorQueueScope scope;
     SSL_CTX* shared = context.native_handle();
-    if (!shared) throw_error(errc::empty_object, "context is empty");
+    if (!shared) return refuse(errc::empty_object, "context is empty", message);
     if (R == Role::server && (!SSL_CTX_get0_certificate(shared) ||
                               !SSL_CTX_get0_privatekey(shared))) {
-      throw_error(errc::no_certificate,
-                  "server context has no certificate or private key");
+      return refuse(errc::no_certificate,
+                    "server context has no certificate or private key",
+                    message);
     }
 
     auto core = std::make_unique<detail::ChannelCore>();
@@ -299,7 +332,7 @@ class Channel {
     core->ssl.reset(SSL_new(shared));
     detail::BioHandle incoming = detail::make_queue_bio(core->incoming);
     detail::BioHandle outgoing = detail::make_queue_bio(core->outgoing);
-    if (!core->ssl || !incoming || !outgoing) throw_openssl_error();
+    if (!core->ssl || !incoming || !outgoing) return openssl_failure(message);
 
     // SSL_set_bio takes ownership of both BIOs; the queues stay the core's.
     SSL_set_bio(core->ssl.get(), incoming.release(), outgoing.release());
@@ -315,12 +348,14 @@ class Channel {
       SSL_set_accept_state(core->ssl.get());
     }
     core_ = std::move(core);
+    return {};
   }
 
-  void set_server_name(std::string_view name) {
+  std::error_code set_server_name(std::string_view name, std::string& message) {
     detail::ErrorQueueScope scope;
     if (name.empty() || name.find('\0') != std::string_view::npos) {
-      throw_error(errc::invalid_argument, "server name is empty or has NUL");
+      return refuse(errc::invalid_argument, "server name is empty or has NUL",
+                    message);
     }
 
     const std::string text(name);
@@ -330,21 +365,21 @@ class Channel {
                                                         text.c_str()) == 1
                         : SSL_set_tlsext_host_name(ssl(), text.c_str()) == 1 &&
                               SSL_set1_host(ssl(), text.c_str()) == 1;
-    if (!ok) throw_openssl_error();
+    if (!ok) return openssl_failure(message);
     core_->needs_server_name = false;
+    return {};
   }
 
-  [[noreturn]] static void throw_error(errc condition, const char* detail) {
-    detail::throw_if_error(condition, std::string("channel: ") + detail);
-    std::abort();  // Not reached: the code above holds an error.
+  static std::error_code refuse(errc condition, const char* detail,
+                                std::string& message) {
+    message = std::string("channel: ") + detail;
+    return condition;
   }
 
-  [[noreturn]] static void throw_openssl_error() {
+  static std::error_code openssl_failure(std::string& message) {
     std::error_code code;
-    const std::string message =
-        detail::fail_from_queue("channel", code, errc::invalid_argument);
-    detail::throw_if_error(code, message);
-    std::abort();  // Not reached: the code above holds an error.
+    message = detail::fail_from_queue("channel", code, errc::invalid_argument);
+    return code;
   }
 
   std::unique_ptr<detail::ChannelCore> core_;

@@ -59,6 +59,10 @@ enum class errc {
   /// Writing more would pass `Limits::max_outgoing_ciphertext` or
   /// `Limits::max_queued_plaintext`.
   output_limit = 14,
+
+  /// The peer sent close_notify before the handshake finished, so the
+  /// connection never opened.
+  closed_in_handshake = 15,
 };
 
 /// The category of `membio::errc`; its name is "membio".
@@ -97,6 +101,8 @@ inline const std::error_category& membio_category() noexcept {
           return "input limit reached: read plaintext before feeding more";
         case errc::output_limit:
           return "output limit reached: drain before writing more";
+        case errc::closed_in_handshake:
+          return "peer sent close_notify before the handshake finished";
       }
       return "unknown membio error " + std::to_string(value);
     }

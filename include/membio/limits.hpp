@@ -10,6 +10,12 @@ namespace membio {
 /// make it grow without end. Going over a bound is an error that takes
 /// nothing and loses nothing, and leaves the channel usable: the caller
 /// reads, drains, or stops, and tries again.
+///
+/// A bound refuses bytes on top of bytes that wait, never the first: a
+/// `feed` or `write_plaintext` while nothing of its kind waits is taken
+/// whole, whatever its size, since the caller holds those bytes already
+/// and a call that could never succeed would help no one. A channel thus
+/// holds at most the larger of the bound and the caller's largest call.
 struct Limits {
   /// Ciphertext fed but not yet decrypted. `feed` refuses a call that would
   /// exceed it (`errc::input_limit`): read plaintext first. A peer sending

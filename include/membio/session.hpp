@@ -4,6 +4,7 @@
 #ifndef MEMBIO_SESSION_HPP
 #define MEMBIO_SESSION_HPP
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -11,7 +12,9 @@
 #include <vector>
 
 #include "bytes.hpp"
+#include "certificate.hpp"
 #include "channel.hpp"
+#include "detail/callbacks.hpp"
 #include "detail/engine.hpp"
 #include "detail/handle.hpp"
 #include "error.hpp"
@@ -39,6 +42,39 @@ inline SessionHandle decode_session(ConstBytes saved, const char* operation,
   return session;
 }
 
+/// Whether the server's certificate in `session` has the name or address
+/// the channel verifies, as `SSL_set1_host` and `X509_VERIFY_PARAM_set1_ip`
+/// set them; true when the channel checks neither.
+inline bool session_names_match(SSL* ssl, X509* peer) {
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  if (const char* host = X509_VERIFY_PARAM_get0_host(param, 0)) {
+    return X509_check_host(peer, host, 0,
+                           X509_VERIFY_PARAM_get_hostflags(param),
+                           nullptr) == 1;
+  }
+
+  const OpensslStringHandle address(X509_VERIFY_PARAM_get1_ip_asc(param));
+  return !address || X509_check_ip_asc(peer, address.get(), 0) == 1;
+}
+
+/// Whether a verifying channel may resume `session`. A resumed handshake
+/// verifies nothing, so a session saved for one server would otherwise be
+/// taken for another (RFC 8446, 4.6.1): its certificate must have the
+/// channel's name, and its key be pinned if the context pins keys. The
+/// chain is not verified again: it was when the session was made.
+inline bool session_fits(SSL* ssl, const SSL_SESSION* session) {
+  if (!(SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER)) return true;
+
+  X509* peer = SSL_SESSION_get0_peer(const_cast<SSL_SESSION*>(session));
+  if (!peer || !session_names_match(ssl, peer)) return false;
+
+  const ContextState* state = context_state_of(ssl);
+  if (!state || state->pins.empty()) return true;
+  const Sha256 key = Certificate(peer).public_key_sha256();
+  return std::find(state->pins.begin(), state->pins.end(), key) !=
+         state->pins.end();
+}
+
 /// Gives the channel, before its handshake, its own copy of `session` to
 /// offer: OpenSSL writes to the session it resumes, so channels must not
 /// share one.
@@ -47,6 +83,12 @@ inline void offer_session(ChannelCore& core, const SSL_SESSION* session,
   if (!SSL_in_before(core.ssl.get())) {
     refuse(core, "restore session", errc::wrong_handshake_state, code,
            "the handshake has already started");
+    return;
+  }
+  if (!session_fits(core.ssl.get(), session)) {
+    refuse(core, "restore session", errc::invalid_argument, code,
+           "the session is for another server: its certificate does not "
+           "have this channel's name or a pinned key");
     return;
   }
 
@@ -187,9 +229,12 @@ inline std::vector<unsigned char> save_session(const Channel<client>& channel) {
 }
 
 /// Offers a session for the client's handshake, before it starts. The
-/// server may still decline; `Channel::resumed()` tells afterwards.
-/// Errors: `errc::invalid_argument` for an empty session;
-/// `errc::wrong_handshake_state` once the handshake has started.
+/// server may still decline; `Channel::resumed()` tells afterwards. A
+/// channel that verifies its peer takes only a session whose certificate
+/// has its server name (and, if its context pins keys, a pinned key).
+/// Errors, none fatal (the channel goes on to a full handshake):
+/// `errc::invalid_argument` for an empty session or one for another
+/// server; `errc::wrong_handshake_state` once the handshake has started.
 inline void restore_session(Channel<client>& channel, const Session& session,
                             std::error_code& code) {
   detail::ErrorQueueScope scope;

@@ -172,6 +172,26 @@ void check_truncation(Checks& checks, const membio::Context<membio::client>& cc,
                 "cut input reported: " + server.last_error_message());
 }
 
+// Channels that the constructors would refuse with an exception come out
+// of Channel::make as no channel and a code.
+void check_channel_refusals(Checks& checks,
+                            const membio::Context<membio::client>& cc) {
+  std::error_code code;
+  const membio::Context<membio::server> no_identity;
+  const auto server = Channel<membio::server>::make(no_identity, code);
+  checks.expect(!server && code == membio::errc::no_certificate,
+                "server channel without an identity refused: " +
+                    code.message());
+
+  const auto unnamed = Channel<membio::client>::make(cc, "", code);
+  checks.expect(!unnamed && code == membio::errc::invalid_argument,
+                "client channel with an empty name refused: " +
+                    code.message());
+
+  const auto named = Channel<membio::client>::make(cc, "localhost", code);
+  checks.expect(named && !code, "client channel made without throwing");
+}
+
 }  // namespace
 
 int main() {
@@ -180,9 +200,9 @@ int main() {
   membio::Context<membio::client> client_context;
   membio::Context<membio::server> server_context;
 
-  // Set up through the error-code setters. Constructors still throw, which
-  // here means abort, but only when OpenSSL cannot allocate: every server
-  // channel below is made from a context that already has its identity.
+  // Set up through the error-code setters. The channel constructors, which
+  // would abort here where they throw, are only given what they accept;
+  // check_channel_refusals goes through Channel::make instead.
   std::error_code code;
   server_context.use_identity_pem(identity.certificate_chain_pem,
                                   identity.private_key_pem, code);
@@ -194,6 +214,7 @@ int main() {
   }
 
   check_setter_error(checks);
+  check_channel_refusals(checks, client_context);
   check_exchange(checks, client_context, server_context);
   check_untrusted_server(checks, server_context);
   check_truncation(checks, client_context, server_context);

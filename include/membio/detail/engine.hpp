@@ -88,6 +88,7 @@ inline bool begin(ChannelCore* core, const char* operation,
   }
 
   core->message.clear();
+  core->callback_failure.clear();  // What a callback said of an earlier call.
   core->space_offered = 0;  // Any other call ends a zero-copy receive.
   if (core->failure) {
     code = core->failure;
@@ -175,8 +176,14 @@ inline Step classify(ChannelCore& core, const char* operation, int result,
       return Step::peer_closed;
 
     case SSL_ERROR_SYSCALL:
-      // A memory BIO has no system calls: this is its end of input.
-      fail_truncated(core, operation, code);
+      // The queues make no system calls: this is the end of the input, or
+      // a queue that could not grow.
+      if (core.input_ended) {
+        fail_truncated(core, operation, code);
+      } else {
+        fail(core, std::make_error_code(std::errc::not_enough_memory),
+             std::string(operation) + ": out of memory for ciphertext", code);
+      }
       return Step::failed;
 
     case SSL_ERROR_SSL:
@@ -256,6 +263,25 @@ inline bool flush_queued(ChannelCore& core, const char* operation,
   return true;
 }
 
+/// Classifies a handshake step that did not finish. A close_notify then ends
+/// the channel: the handshake can never complete, so the plaintext queued
+/// for it could never be sent, and a channel waiting for input would wait
+/// forever.
+inline bool handshake_step(ChannelCore& core, const char* operation,
+                           int result, std::error_code& code) {
+  const Step step = classify(core, operation, result, code);
+  if (step != Step::peer_closed) return step != Step::failed;
+
+  std::string message = std::string(operation) + ": " +
+                        make_error_code(errc::closed_in_handshake).message();
+  if (!core.queued_plaintext.empty()) {
+    message += "; " + std::to_string(core.queued_plaintext.size()) +
+               " bytes of plaintext written before it were not sent";
+  }
+  fail(core, errc::closed_in_handshake, std::move(message), code);
+  return false;
+}
+
 /// Server: reads the client's early data (0-RTT) until its end, keeping it
 /// for `read_plaintext`. OpenSSL wants this before the rest of the
 /// handshake.
@@ -275,7 +301,7 @@ inline bool read_early_data(ChannelCore& core, const char* operation,
       core.early_data_done = true;
       return true;
     }
-    return classify(core, operation, 0, code) != Step::failed;
+    return handshake_step(core, operation, 0, code);
   }
 }
 
@@ -313,7 +339,7 @@ inline bool drive_handshake(ChannelCore& core, const char* operation,
     release_buffers_when_idle(core);
     return true;
   }
-  return classify(core, operation, result, code) != Step::failed;
+  return handshake_step(core, operation, result, code);
 }
 
 /// Whether a renegotiation holds back writes or a close that can never go:
@@ -363,6 +389,14 @@ inline bool advance(ChannelCore& core, const char* operation,
   return result >= 0 || classify(core, operation, result, code) != Step::failed;
 }
 
+/// Whether `size` more bytes fit under `limit` on top of `waiting`. When
+/// nothing waits, any size fits: the caller holds those bytes already, and
+/// one call of any size must work.
+inline bool fits(std::size_t size, std::size_t waiting,
+                 std::size_t limit) noexcept {
+  return waiting == 0 || size <= limit - std::min(waiting, limit);
+}
+
 /// How many more bytes the input may take under the channel's limit.
 inline std::size_t incoming_room(const ChannelCore& core) noexcept {
   const std::size_t limit = core.limits.max_incoming_ciphertext;
@@ -379,7 +413,8 @@ inline void feed(ChannelCore* core, ConstBytes ciphertext,
     return;
   }
 
-  if (ciphertext.size() > incoming_room(*core)) {
+  if (!fits(ciphertext.size(), core->incoming.size(),
+            core->limits.max_incoming_ciphertext)) {
     refuse(*core, "feed", errc::input_limit, code);
     return;
   }
@@ -435,6 +470,7 @@ inline std::size_t pending_output(ChannelCore* core) {
 
 inline MutableBytes incoming_space(ChannelCore* core, std::size_t size,
                                    std::error_code& code) {
+  ErrorQueueScope scope;
   if (!begin(core, "incoming space", code)) return {};
   if (core->input_ended) {
     refuse(*core, "incoming space", errc::input_ended, code);
@@ -460,6 +496,7 @@ inline MutableBytes incoming_space(ChannelCore* core, std::size_t size,
 
 inline void commit_incoming(ChannelCore* core, std::size_t size,
                             std::error_code& code) {
+  ErrorQueueScope scope;
   code.clear();
   if (!core) {
     code = errc::empty_object;
@@ -491,6 +528,7 @@ inline ConstBytes outgoing_view(ChannelCore* core, std::error_code& code) {
 
 inline void consume_outgoing(ChannelCore* core, std::size_t size,
                              std::error_code& code) {
+  ErrorQueueScope scope;
   code.clear();
   if (!core) {
     code = errc::empty_object;
@@ -542,16 +580,11 @@ inline bool within_output_limits(const ChannelCore& core,
                                  std::size_t size) noexcept {
   const Limits& limits = core.limits;
   const std::size_t queued = core.queued_plaintext.size();
-  const std::size_t pending = core.outgoing.size();
+  const std::size_t waiting = queued + core.outgoing.size();
 
   const bool held = !core.handshake_done || SSL_in_init(core.ssl.get());
-  if (held && size > limits.max_queued_plaintext -
-                         std::min(queued, limits.max_queued_plaintext)) {
-    return false;
-  }
-  const std::size_t waiting = queued + pending;
-  return size <= limits.max_outgoing_ciphertext -
-                     std::min(waiting, limits.max_outgoing_ciphertext);
+  if (held && !fits(size, queued, limits.max_queued_plaintext)) return false;
+  return fits(size, waiting, limits.max_outgoing_ciphertext);
 }
 
 inline Status write_plaintext(ChannelCore* core, ConstBytes plaintext,
