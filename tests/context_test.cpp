@@ -1,15 +1,13 @@
 // Tests of context.hpp: identities, trusted roots, protocol versions, cipher
 // suites and groups, error reporting and moved-from contexts.
-#include <membio/context.hpp>
-
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <membio/context.hpp>
 #include <random>
 #include <string>
 #include <system_error>
@@ -330,6 +328,115 @@ TEST_CASE("a private key of another type than the certificate is refused",
   CHECK(code);
   CHECK_THAT(context.last_error_message(), StartsWith("use identity pem: "));
   CHECK_THAT(context.last_error_message(), ContainsSubstring("mismatch"));
+}
+
+TEST_CASE("a chain that does not match the key loaded before it is refused",
+          "[context][identity][errors]") {
+  membio::CertificateOptions options;
+  options.key_type =
+      GENERATE(membio::KeyType::ec_p256, membio::KeyType::rsa_2048);
+  INFO((options.key_type == membio::KeyType::ec_p256 ? "EC other"
+                                                     : "RSA other"));
+  const membio::Identity other = test::test_ca().issue(options);
+  const TempDir directory;
+  write_text(directory.file("other.pem"), other.certificate_chain_pem);
+  write_der_certificate(directory.file("other.der"),
+                        other.certificate_chain_pem);
+  Context<membio::server> server;
+  server.use_private_key_pem(leaf_key_pem());
+  std::error_code code;
+
+  SECTION("from PEM text") {
+    server.use_certificate_chain_pem(other.certificate_chain_pem, code);
+  }
+  SECTION("from a PEM file") {
+    server.use_certificate_chain_file(directory.file("other.pem"),
+                                      FileFormat::pem, code);
+  }
+  SECTION("from a DER file") {
+    server.use_certificate_chain_file(directory.file("other.der"),
+                                      FileFormat::der, code);
+  }
+
+  INFO(server.last_error_message());
+  CHECK(code);
+  CHECK_THAT(server.last_error_message(), ContainsSubstring("mismatch"));
+  CHECK_THAT(server.last_error_message(),
+             ContainsSubstring("the private key loaded before does not match "
+                               "this certificate"));
+
+  // The key is still there: its own certificate completes the identity.
+  server.use_certificate_chain_pem(leaf_pem());
+  const Outcome outcome = connect(test::client_context(), server);
+  INFO(outcome.client_message);
+  CHECK_FALSE(outcome.code);
+}
+
+TEST_CASE("a key loaded before its certificate completes a handshake",
+          "[context][identity][files]") {
+  const TempDir directory;
+  write_text(directory.file("leaf.pem"), leaf_pem());
+  write_der_certificate(directory.file("leaf.der"), leaf_pem());
+  Context<membio::server> server;
+  server.use_private_key_pem(leaf_key_pem());
+
+  SECTION("from PEM text") { server.use_certificate_chain_pem(leaf_pem()); }
+  SECTION("from a PEM file") {
+    server.use_certificate_chain_file(directory.file("leaf.pem"),
+                                      FileFormat::pem);
+  }
+  SECTION("from a DER file") {
+    server.use_certificate_chain_file(directory.file("leaf.der"),
+                                      FileFormat::der);
+  }
+
+  const Outcome outcome = connect(test::client_context(), server);
+  INFO(outcome.client_message);
+  CHECK_FALSE(outcome.code);
+}
+
+TEST_CASE("a key file that does not match the loaded certificate is refused",
+          "[context][identity][files][errors]") {
+  const membio::Identity other = test::test_ca().issue();
+  const TempDir directory;
+  write_text(directory.file("other.key"), other.private_key_pem);
+  write_der_key(directory.file("other.key.der"), other.private_key_pem);
+  Context<membio::server> server;
+  server.use_certificate_chain_pem(leaf_pem());
+  std::error_code code;
+
+  const FileFormat format = GENERATE(FileFormat::pem, FileFormat::der);
+  server.use_private_key_file(
+      directory.file(format == FileFormat::pem ? "other.key" : "other.key.der"),
+      format, code);
+
+  INFO(server.last_error_message());
+  CHECK(code);
+  CHECK_THAT(server.last_error_message(),
+             ContainsSubstring("key values mismatch"));
+}
+
+TEST_CASE("a context OpenSSL cannot make reports OpenSSL's reason",
+          "[context][errors]") {
+  // No provider offers algorithms with this property, so SSL_CTX_new finds
+  // no cipher; the guard puts the default back whatever happens.
+  struct Properties {
+    Properties() { EVP_set_default_properties(nullptr, "membio.absent=yes"); }
+    ~Properties() { EVP_set_default_properties(nullptr, ""); }
+  };
+  std::string message;
+
+  {
+    const Properties unusable;
+    try {
+      const Context<membio::server> context;
+    } catch (const membio::error& thrown) {
+      message = thrown.what();
+    }
+  }
+
+  CHECK_THAT(message, StartsWith("context: "));
+  CHECK_THAT(message, ContainsSubstring("SSL routines"));
 }
 
 TEST_CASE("a failed certificate chain load keeps the earlier identity",

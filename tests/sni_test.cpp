@@ -1,13 +1,11 @@
 // Tests of server name indication: the name a client sends, the name a
 // server reads, and a server's callback that picks a certificate by name or
 // refuses the client.
-#include <membio/context.hpp>
-
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 #include <catch2/matchers/catch_matchers_vector.hpp>
-
+#include <membio/context.hpp>
 #include <ostream>
 #include <stdexcept>
 #include <string>
@@ -20,10 +18,12 @@
 
 namespace {
 
+using Catch::Generators::table;
 using Catch::Matchers::ContainsSubstring;
 using Catch::Matchers::VectorContains;
 using membio::Channel;
 using membio::Context;
+using membio::KeyType;
 using membio::ServerNameAnswer;
 using membio::TlsVersion;
 namespace test = membio::test;
@@ -54,24 +54,54 @@ TlsVersion any_version() {
   return GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
 }
 
-/// An identity for "other.test" only, issued by test_ca(), made once.
-const membio::Identity& other_identity() {
-  static const membio::Identity identity = [] {
+/// An identity for "other.test" with a key of `type`, made once per type.
+const membio::Identity& other_identity(KeyType type = KeyType::ec_p256) {
+  static const auto issue = [](KeyType key_type) {
     membio::CertificateOptions options;
     options.common_name = "other.test";
     options.alt_names = {"DNS:other.test"};
+    options.key_type = key_type;
+    return test::test_ca().issue(options);
+  };
+  static const membio::Identity ec = issue(KeyType::ec_p256);
+  static const membio::Identity rsa = issue(KeyType::rsa_2048);
+  return type == KeyType::rsa_2048 ? rsa : ec;
+}
+
+/// A "localhost" identity with a key of `type`: the harness's for EC, one
+/// made once for RSA.
+const membio::Identity& localhost_identity(KeyType type) {
+  static const membio::Identity rsa = [] {
+    membio::CertificateOptions options;
+    options.key_type = KeyType::rsa_2048;
     return test::test_ca().issue(options);
   }();
-  return identity;
+  return type == KeyType::rsa_2048 ? rsa : test::localhost_identity();
+}
+
+const char* name_of(KeyType type) {
+  return type == KeyType::rsa_2048 ? "RSA" : "EC";
+}
+
+/// The leaf certificate of `identity`'s chain.
+membio::Certificate leaf_of(const membio::Identity& identity) {
+  std::error_code code;
+  return membio::Certificate::from_pem(identity.certificate_chain_pem, code);
+}
+
+/// A server context presenting `identity`, limited to one version.
+Context<membio::server> context_for(const membio::Identity& identity,
+                                    TlsVersion version) {
+  Context<membio::server> context;
+  context.use_identity_pem(identity.certificate_chain_pem,
+                           identity.private_key_pem);
+  context.set_protocol_versions(version, version);
+  return context;
 }
 
 /// A server context presenting other_identity(), limited to one version.
 Context<membio::server> other_context(TlsVersion version) {
-  Context<membio::server> context;
-  context.use_identity_pem(other_identity().certificate_chain_pem,
-                           other_identity().private_key_pem);
-  context.set_protocol_versions(version, version);
-  return context;
+  return context_for(other_identity(), version);
 }
 
 /// Answers "other.test" with `other` and every other name with the default.
@@ -139,9 +169,18 @@ TEST_CASE("a client connecting by address sends no server name", "[sni]") {
 TEST_CASE("a server name callback switches to another context's certificate",
           "[sni][callback]") {
   const TlsVersion version = any_version();
-  INFO(test::name_of(version));
-  const Context<membio::server> other = other_context(version);
-  Context<membio::server> server_context = test::server_context(version);
+  // OpenSSL keeps one certificate per key type: switching to another type
+  // must not leave the default one to be chosen.
+  const auto [default_type, other_type] = GENERATE(
+      table<KeyType, KeyType>({{KeyType::ec_p256, KeyType::ec_p256},
+                               {KeyType::ec_p256, KeyType::rsa_2048},
+                               {KeyType::rsa_2048, KeyType::ec_p256}}));
+  INFO(test::name_of(version) << ", default " << name_of(default_type)
+                              << ", other " << name_of(other_type));
+  const Context<membio::server> other =
+      context_for(other_identity(other_type), version);
+  Context<membio::server> server_context =
+      context_for(localhost_identity(default_type), version);
   server_context.on_server_name(switch_to(other));
   Channel<membio::client> client(test::client_context(version), "other.test");
   Channel<membio::server> server(server_context);
@@ -153,6 +192,8 @@ TEST_CASE("a server name callback switches to another context's certificate",
   CHECK(client.peer_certificate().subject() == "CN=other.test");
   CHECK_THAT(client.peer_certificate().subject_alt_names(),
              VectorContains(std::string("DNS:other.test")));
+  CHECK(client.peer_certificate().to_pem() ==
+        leaf_of(other_identity(other_type)).to_pem());
   CHECK(client.verified_chain().size() == 2);
   CHECK(server.server_name() == "other.test");
 }
@@ -357,4 +398,33 @@ TEST_CASE("a switched context keeps the channel's session ticket keys",
   CHECK(received == "tickets");
   CHECK_FALSE(membio::save_session(client, code).empty());
   CHECK_FALSE(code);
+}
+
+TEST_CASE("a switched context holding two key types offers both to the client",
+          "[sni][callback]") {
+  const TlsVersion version = any_version();
+  INFO(test::name_of(version));
+  Context<membio::server> other =
+      context_for(other_identity(KeyType::ec_p256), version);
+  other.use_identity_pem(
+      other_identity(KeyType::rsa_2048).certificate_chain_pem,
+      other_identity(KeyType::rsa_2048).private_key_pem);
+  Context<membio::server> server_context = test::server_context(version);
+  server_context.on_server_name(switch_to(other));
+  const bool wants_rsa = GENERATE(true, false);
+  INFO((wants_rsa ? "client accepts RSA only" : "client accepts ECDSA only"));
+  Context<membio::client> client_context = test::client_context(version);
+  REQUIRE(SSL_CTX_set1_sigalgs_list(client_context.native_handle(),
+                                    wants_rsa ? "rsa_pss_rsae_sha256:RSA+SHA256"
+                                              : "ECDSA+SHA256") == 1);
+  Channel<membio::client> client(client_context, "other.test");
+  Channel<membio::server> server(server_context);
+
+  const Outcome outcome = connect(client, server);
+
+  INFO(outcome);
+  REQUIRE_FALSE(outcome.code);
+  const KeyType expected = wants_rsa ? KeyType::rsa_2048 : KeyType::ec_p256;
+  CHECK(client.peer_certificate().to_pem() ==
+        leaf_of(other_identity(expected)).to_pem());
 }

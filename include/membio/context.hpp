@@ -134,10 +134,12 @@ class ServerNameAnswer {
   /// Go on with the context the channel was made from.
   static ServerNameAnswer accept() noexcept { return {}; }
 
-  /// Go on with the certificate, key and chain of `context` instead. The
-  /// rest of the channel's settings (versions, verification, pins, ALPN,
-  /// tickets) stay those of the context the channel was made from.
-  /// `context` must stay alive while handshakes may pick it.
+  /// Go on with the certificates, keys and chains of `context` instead, as
+  /// loaded through its setters, one per key type: the client gets one of
+  /// them, never one of the channel's own context. The rest of the
+  /// channel's settings (versions, verification, pins, ALPN, tickets) stay
+  /// those of the context the channel was made from. `context` must stay
+  /// alive while handshakes may pick it.
   static ServerNameAnswer use(const Context<Role::server>& context) noexcept;
 
   /// Refuse the connection with the unrecognized_name alert.
@@ -179,16 +181,59 @@ inline int password_trampoline(char* buffer, int size, int, void* user) {
   return fits ? static_cast<int>(text.size()) : -1;
 }
 
-// Gives one connection another context's certificate, key and chain, and
-// nothing else of it: verification, ALPN and tickets stay the channel's own.
+// Gives one connection another context's certificates, keys and chains,
+// and nothing else of it: verification, ALPN and tickets stay the channel's
+// own. OpenSSL keeps one certificate per key type and picks among them by
+// what the client accepts, so the channel's own are cleared first: one of a
+// type the other context lacks would still be chosen.
 inline bool adopt_identity(SSL* ssl, SSL_CTX* other) {
-  X509* leaf = SSL_CTX_get0_certificate(other);
-  EVP_PKEY* key = SSL_CTX_get0_privatekey(other);
-  STACK_OF(X509)* chain = nullptr;
-  SSL_CTX_get0_chain_certs(other, &chain);
+  const ContextState* state = context_state(other);
+  if (!state || state->identities.empty()) return false;
 
-  return leaf && key && SSL_use_certificate(ssl, leaf) == 1 &&
-         SSL_use_PrivateKey(ssl, key) == 1 && SSL_set1_chain(ssl, chain) == 1;
+  SSL_certs_clear(ssl);
+  for (const ServedIdentity& identity : state->identities) {
+    if (SSL_use_certificate(ssl, identity.leaf.get()) != 1 ||
+        SSL_use_PrivateKey(ssl, identity.key.get()) != 1 ||
+        SSL_set1_chain(ssl, identity.chain.get()) != 1) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Keeps, for adopt_identity, what OpenSSL now holds for the key type the
+// last identity step touched: a complete identity replaces the earlier one
+// of that type; half of one (a certificate waiting for its key, or the
+// reverse) removes it, as OpenSSL would not present it either. False when
+// out of memory.
+inline bool remember_identity(SSL_CTX* context) {
+  ContextState* state = context_state(context);
+  X509* leaf = SSL_CTX_get0_certificate(context);
+  EVP_PKEY* key = SSL_CTX_get0_privatekey(context);
+  EVP_PKEY* typed = key ? key : X509_get0_pubkey(leaf);
+  if (!state || !typed) return true;
+
+  const int type = EVP_PKEY_get_base_id(typed);
+  std::vector<ServedIdentity>& identities = state->identities;
+  identities.erase(
+      std::remove_if(identities.begin(), identities.end(),
+                     [type](const ServedIdentity& identity) {
+                       return EVP_PKEY_get_base_id(identity.key.get()) == type;
+                     }),
+      identities.end());
+  if (!leaf || !key) return true;
+
+  STACK_OF(X509)* chain = nullptr;
+  SSL_CTX_get0_chain_certs(context, &chain);
+  OwningX509StackHandle intermediates(chain ? X509_chain_up_ref(chain)
+                                            : nullptr);
+  if (chain && !intermediates) return false;
+
+  X509_up_ref(leaf);
+  EVP_PKEY_up_ref(key);
+  identities.push_back(
+      {X509Handle(leaf), PkeyHandle(key), std::move(intermediates)});
+  return true;
 }
 
 // Enables a member function only on one role's class; the first argument is
@@ -251,10 +296,11 @@ class Context {
  public:
   /// Makes a context with membio's defaults; throws `membio::error` when
   /// OpenSSL cannot allocate one.
-  Context() : context_(SSL_CTX_new(method())) {
+  Context() {
     detail::ErrorQueueScope scope;
     std::error_code code;
 
+    context_.reset(SSL_CTX_new(method()));
     if (!context_ || !attach_state()) {
       message_ =
           detail::fail_from_queue("context", code, errc::invalid_argument);
@@ -267,11 +313,15 @@ class Context {
   Context& operator=(Context&&) noexcept = default;
 
   /// Uses a certificate chain in PEM text: the leaf first, then any
-  /// intermediates. Load the chain before its key: a chain loaded after a
-  /// key it does not match makes OpenSSL drop that key.
+  /// intermediates. A chain whose leaf does not match a private key loaded
+  /// before it, still waiting for its certificate, is an error ("key values
+  /// mismatch") and changes nothing.
   void use_certificate_chain_pem(std::string_view pem, std::error_code& code) {
-    configure("use certificate chain pem", code,
-              [pem](SSL_CTX* context) { return load_chain(context, pem); });
+    configure_identity(
+        "use certificate chain pem", code, [pem](SSL_CTX* context) {
+          const detail::BioHandle bio = detail::text_bio(pem);
+          return bio && load_chain(context, bio.get(), FileFormat::pem);
+        });
   }
 
   void use_certificate_chain_pem(std::string_view pem) {
@@ -336,7 +386,7 @@ class Context {
   /// protected by `password`.
   void use_pkcs12(ConstBytes der, const Password& password,
                   std::error_code& code) {
-    configure("use pkcs12", code, [der, &password](SSL_CTX* context) {
+    configure_identity("use pkcs12", code, [der, &password](SSL_CTX* context) {
       const std::string_view bytes(reinterpret_cast<const char*>(der.data()),
                                    der.size());
       const detail::BioHandle bio = detail::text_bio(bytes);
@@ -354,11 +404,12 @@ class Context {
   /// Uses the certificate, key and chain of a PKCS#12 file.
   void use_pkcs12_file(const std::string& path, const Password& password,
                        std::error_code& code) {
-    configure(("use pkcs12 file " + path).c_str(), code,
-              [&path, &password](SSL_CTX* context) {
-                const detail::BioHandle bio(BIO_new_file(path.c_str(), "rb"));
-                return bio && install_pkcs12(context, bio.get(), password);
-              });
+    configure_identity(
+        ("use pkcs12 file " + path).c_str(), code,
+        [&path, &password](SSL_CTX* context) {
+          const detail::BioHandle bio(BIO_new_file(path.c_str(), "rb"));
+          return bio && install_pkcs12(context, bio.get(), password);
+        });
     note_password_failure(&password);
   }
 
@@ -369,17 +420,17 @@ class Context {
   }
 
   /// Uses a certificate file: with `FileFormat::pem`, a chain (leaf first);
-  /// with `FileFormat::der`, the leaf alone.
+  /// with `FileFormat::der`, the leaf alone, with no intermediates. As with
+  /// `use_certificate_chain_pem`, a leaf that does not match a key loaded
+  /// before it is an error and changes nothing.
   void use_certificate_chain_file(const std::string& path, FileFormat format,
                                   std::error_code& code) {
-    configure(("use certificate file " + path).c_str(), code,
-              [&path, format](SSL_CTX* context) {
-                return format == FileFormat::pem
-                           ? SSL_CTX_use_certificate_chain_file(
-                                 context, path.c_str()) == 1
-                           : SSL_CTX_use_certificate_file(
-                                 context, path.c_str(), SSL_FILETYPE_ASN1) == 1;
-              });
+    configure_identity(
+        ("use certificate file " + path).c_str(), code,
+        [&path, format](SSL_CTX* context) {
+          const detail::BioHandle bio(BIO_new_file(path.c_str(), "rb"));
+          return bio && load_chain(context, bio.get(), format);
+        });
   }
 
   void use_certificate_chain_file(const std::string& path, FileFormat format) {
@@ -900,6 +951,18 @@ class Context {
     }
   }
 
+  // Runs a step that loads a certificate or a key, then records the
+  // identity OpenSSL holds for server name callbacks that switch to this
+  // context (see detail::adopt_identity).
+  template <class Step>
+  void configure_identity(const char* operation, std::error_code& code,
+                          Step step) {
+    configure(operation, code, [&step](SSL_CTX* context) {
+      const bool loaded = step(context);
+      return detail::remember_identity(context) && loaded;
+    });
+  }
+
   void report(const char* operation, std::error_code& code, errc condition,
               const std::string& detail) {
     code = condition;
@@ -909,19 +972,22 @@ class Context {
 
   void load_key_pem(std::string_view pem, const Password* password,
                     std::error_code& code) {
-    configure("use private key pem", code, [pem, password](SSL_CTX* context) {
-      const detail::BioHandle bio = detail::text_bio(pem);
-      return bio && install_key(context, bio.get(), FileFormat::pem, password);
-    });
+    configure_identity(
+        "use private key pem", code, [pem, password](SSL_CTX* context) {
+          const detail::BioHandle bio = detail::text_bio(pem);
+          return bio &&
+                 install_key(context, bio.get(), FileFormat::pem, password);
+        });
     note_password_failure(password);
   }
 
   void load_identity_pem(std::string_view chain_pem, std::string_view key_pem,
                          const Password* password, std::error_code& code) {
-    configure("use identity pem", code,
-              [chain_pem, key_pem, password](SSL_CTX* context) {
-                return install_identity(context, chain_pem, key_pem, password);
-              });
+    configure_identity("use identity pem", code,
+                       [chain_pem, key_pem, password](SSL_CTX* context) {
+                         return install_identity(context, chain_pem, key_pem,
+                                                 password);
+                       });
     note_password_failure(password);
   }
 
@@ -935,11 +1001,12 @@ class Context {
 
   void load_key_file(const std::string& path, FileFormat format,
                      const Password* password, std::error_code& code) {
-    configure(("use private key file " + path).c_str(), code,
-              [&path, format, password](SSL_CTX* context) {
-                const detail::BioHandle bio(BIO_new_file(path.c_str(), "rb"));
-                return bio && install_key(context, bio.get(), format, password);
-              });
+    configure_identity(
+        ("use private key file " + path).c_str(), code,
+        [&path, format, password](SSL_CTX* context) {
+          const detail::BioHandle bio(BIO_new_file(path.c_str(), "rb"));
+          return bio && install_key(context, bio.get(), format, password);
+        });
     note_password_failure(password);
   }
 
@@ -1019,22 +1086,49 @@ class Context {
 
   // Reads every certificate of PEM text; false unless there is at least one
   // and the text ends cleanly, so that nothing half-read gets installed.
-  static bool read_certificates(std::string_view pem,
+  static bool read_certificates(BIO* bio,
                                 std::vector<detail::X509Handle>& out) {
-    const detail::BioHandle bio = detail::text_bio(pem);
-    if (!bio) return false;
-
     while (detail::X509Handle next{
-        PEM_read_bio_X509_AUX(bio.get(), nullptr, nullptr, nullptr)}) {
+        PEM_read_bio_X509_AUX(bio, nullptr, nullptr, nullptr)}) {
       out.push_back(std::move(next));
     }
     return !out.empty() && detail::pem_ended_cleanly();
   }
 
-  static bool load_chain(SSL_CTX* context, std::string_view pem) {
+  static bool read_certificates(std::string_view pem,
+                                std::vector<detail::X509Handle>& out) {
+    const detail::BioHandle bio = detail::text_bio(pem);
+    return bio && read_certificates(bio.get(), out);
+  }
+
+  // Reads a PEM chain, or a DER leaf, and installs it unless its leaf fails
+  // to match a key that waits for its certificate.
+  static bool load_chain(SSL_CTX* context, BIO* bio, FileFormat format) {
     std::vector<detail::X509Handle> certificates;
-    return read_certificates(pem, certificates) &&
+    if (format == FileFormat::pem) {
+      if (!read_certificates(bio, certificates)) return false;
+    } else {
+      detail::X509Handle leaf(d2i_X509_bio(bio, nullptr));
+      if (!leaf) return false;
+      certificates.push_back(std::move(leaf));
+    }
+
+    return matches_waiting_key(context, certificates.front().get()) &&
            install_certificates(context, certificates);
+  }
+
+  // A key loaded before any certificate of its type waits for one. OpenSSL
+  // would silently drop it for a leaf that does not match it, and the
+  // failure would only show at the first handshake.
+  static bool matches_waiting_key(SSL_CTX* context, X509* leaf) {
+    EVP_PKEY* key = SSL_CTX_get0_privatekey(context);
+    if (!key || SSL_CTX_get0_certificate(context)) return true;
+
+    if (X509_check_private_key(leaf, key) == 1) return true;
+    ERR_add_error_data(1,
+                       "the private key loaded before does not match "
+                       "this certificate");
+    return false;
   }
 
   // Installs a leaf and the intermediates after it.

@@ -25,6 +25,13 @@ namespace membio::detail {
 /// A SHA-256 digest: fingerprints and public-key pins.
 using Sha256 = std::array<unsigned char, 32>;
 
+/// A certificate, its key and its chain, as a server presents them.
+struct ServedIdentity {
+  X509Handle leaf;
+  PkeyHandle key;
+  OwningX509StackHandle chain;  // The intermediates; may be null.
+};
+
 /// What a context keeps beside its SSL_CTX. It lives in the SSL_CTX's
 /// ex_data and dies with it, so channels that outlive their Context still
 /// reach it.
@@ -39,6 +46,12 @@ struct ContextState {
   // Answers a client's server name: SSL_TLSEXT_ERR_OK to go on (after
   // switching the SSL_CTX if it wants), or an alert to refuse.
   std::function<int(SSL*, std::string_view)> server_name_callback;
+
+  // Server: the complete identities its SSL_CTX holds, one per key type,
+  // for other contexts' server name callbacks to adopt. Reading them from
+  // the SSL_CTX itself would mean moving its current certificate, which
+  // handshakes on other threads read at the same time.
+  std::vector<ServedIdentity> identities;
 
   std::vector<std::string> alpn_preference;  // Server: its order of choice.
   bool alpn_refuse_mismatch = true;
