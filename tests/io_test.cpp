@@ -1027,26 +1027,6 @@ TEST_CASE("the OpenSSL error queue is empty after every operation",
   (void)membio::read_plaintext(pair.server, MutableBytes(), code);
   CHECK(ERR_peek_error() == 0);
 
-  SECTION("around the zero-copy calls, which clear a stale entry") {
-    const auto plant_stale_error = [] {
-      ERR_raise(ERR_LIB_SSL, SSL_R_BAD_PACKET_LENGTH);
-      REQUIRE(ERR_peek_error() != 0);
-    };
-
-    plant_stale_error();
-    (void)membio::outgoing_view(pair.client, code);
-    CHECK(ERR_peek_error() == 0);
-    plant_stale_error();
-    membio::consume_outgoing(pair.client, 0, code);
-    CHECK(ERR_peek_error() == 0);
-    plant_stale_error();
-    (void)membio::incoming_space(pair.server, 16, code);
-    CHECK(ERR_peek_error() == 0);
-    plant_stale_error();
-    membio::commit_incoming(pair.server, 0, code);
-    CHECK(ERR_peek_error() == 0);
-  }
-
   SECTION("after a failed read") {
     membio::feed(pair.server, garbage(), code);
     CHECK(ERR_peek_error() == 0);

@@ -664,3 +664,21 @@ TEST_CASE("an idle channel holds no buffer memory; undrained output does",
   const Channel<membio::client> moved = std::move(pair.client);
   CHECK(pair.client.buffer_memory() == 0);  // A moved-from channel.
 }
+
+TEST_CASE("small writes that fill whole records leave no buffer behind",
+          "[limits][memory][coalescing]") {
+  const TlsVersion version = any_version();
+  INFO(test::name_of(version));
+  LimitedPair pair(version, {}, {});
+  connect(pair);
+  const std::size_t writes = GENERATE(256, 300, 512);
+  INFO(writes << " writes of 64 bytes");
+  const std::string small = pattern(64, 8);
+
+  for (std::size_t i = 0; i < writes; ++i) {
+    (void)membio::write_plaintext(pair.client, small);
+  }
+  membio::feed(pair.server, membio::drain_all(pair.client));
+  CHECK(pair.client.buffer_memory() == 0);
+  CHECK(read_all(pair.server).size() == writes * small.size());
+}

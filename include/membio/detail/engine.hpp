@@ -405,7 +405,6 @@ inline std::size_t incoming_room(const ChannelCore& core) noexcept {
 
 inline void feed(ChannelCore* core, ConstBytes ciphertext,
                  std::error_code& code) {
-  ErrorQueueScope scope;
   if (!begin(core, "feed", code)) return;
   if (core->input_ended) {
     refuse(*core, "feed", errc::input_ended, code,
@@ -426,7 +425,6 @@ inline void feed(ChannelCore* core, ConstBytes ciphertext,
 }
 
 inline void feed_eof(ChannelCore* core, std::error_code& code) {
-  ErrorQueueScope scope;
   if (!begin(core, "feed eof", code)) return;
 
   // From now on an empty input reads as the end of the stream instead of
@@ -436,17 +434,18 @@ inline void feed_eof(ChannelCore* core, std::error_code& code) {
 }
 
 /// Seals the plaintext gathered by write coalescing, so that all output is
-/// ciphertext; a failure is kept as the channel's fatal error.
+/// ciphertext; a failure is kept as the channel's fatal error. Only this
+/// step of a drain calls OpenSSL, and so empties the error queue.
 inline void seal_gathered(ChannelCore& core, const char* operation) {
   if (core.failure || !has_sealable_plaintext(core)) return;
 
+  ErrorQueueScope scope;
   std::error_code ignored;  // Kept in core.failure, reported by later calls.
   flush_queued(core, operation, ignored);
 }
 
 inline std::size_t drain(ChannelCore* core, MutableBytes buffer,
                          std::error_code& code) {
-  ErrorQueueScope scope;
   code.clear();
   if (!core) {
     code = errc::empty_object;
@@ -463,14 +462,12 @@ inline std::size_t drain(ChannelCore* core, MutableBytes buffer,
 inline std::size_t pending_output(ChannelCore* core) {
   if (!core) return 0;
 
-  ErrorQueueScope scope;
   seal_gathered(*core, "drain");
   return core->outgoing.size();
 }
 
 inline MutableBytes incoming_space(ChannelCore* core, std::size_t size,
                                    std::error_code& code) {
-  ErrorQueueScope scope;
   if (!begin(core, "incoming space", code)) return {};
   if (core->input_ended) {
     refuse(*core, "incoming space", errc::input_ended, code);
@@ -496,7 +493,6 @@ inline MutableBytes incoming_space(ChannelCore* core, std::size_t size,
 
 inline void commit_incoming(ChannelCore* core, std::size_t size,
                             std::error_code& code) {
-  ErrorQueueScope scope;
   code.clear();
   if (!core) {
     code = errc::empty_object;
@@ -521,14 +517,12 @@ inline ConstBytes outgoing_view(ChannelCore* core, std::error_code& code) {
     return {};
   }
 
-  ErrorQueueScope scope;
   seal_gathered(*core, "outgoing view");
   return {core->outgoing.data(), core->outgoing.size()};
 }
 
 inline void consume_outgoing(ChannelCore* core, std::size_t size,
                              std::error_code& code) {
-  ErrorQueueScope scope;
   code.clear();
   if (!core) {
     code = errc::empty_object;
@@ -569,9 +563,20 @@ inline bool seal_whole_records(ChannelCore& core, const char* operation,
 
   bool blocked = false;
   if (!seal(core, operation, queued.data(), whole, blocked, code)) return false;
-  if (!blocked)
-    queued.erase(queued.begin(), queued.begin() + static_cast<long>(whole));
+  if (blocked) return true;
+
+  queued.erase(queued.begin(), queued.begin() + static_cast<long>(whole));
+  if (queued.empty()) std::vector<unsigned char>().swap(queued);
   return true;
+}
+
+/// Adds plaintext to the gathered bytes. The first bytes reserve a whole
+/// record, so that the small writes that fill it do not grow the buffer
+/// step by step.
+inline void gather(std::vector<unsigned char>& queued, ConstBytes plaintext) {
+  if (queued.empty()) queued.reserve(std::max(kRecordSize, plaintext.size()));
+  queued.insert(queued.end(), plaintext.data(),
+                plaintext.data() + plaintext.size());
 }
 
 /// Whether `size` more bytes of plaintext fit under the channel's bounds:
@@ -587,48 +592,66 @@ inline bool within_output_limits(const ChannelCore& core,
   return fits(size, waiting, limits.max_outgoing_ciphertext);
 }
 
+/// The part of a write that calls OpenSSL: seals the plaintext, or queues
+/// it and moves the connection on.
+inline Status write_through_openssl(ChannelCore& core, ConstBytes plaintext,
+                                    bool open, std::error_code& code) {
+  ErrorQueueScope scope;
+
+  // An empty write still starts the handshake, as any write does.
+  if (plaintext.empty()) {
+    return advance(core, "write", code) ? progress(core) : Status::closed;
+  }
+
+  // Straight into records when nothing waits ahead of these bytes and
+  // they fill a record, or gathering is off.
+  std::vector<unsigned char>& queued = core.queued_plaintext;
+  if (open && queued.empty() &&
+      (plaintext.size() >= kRecordSize || !core.coalesce_writes)) {
+    bool blocked = false;
+    if (!seal(core, "write", plaintext.data(), plaintext.size(), blocked,
+              code)) {
+      return Status::closed;
+    }
+    if (!blocked) return progress(core);
+  }
+
+  gather(queued, plaintext);
+
+  // Small writes wait to share records with the next ones: whole records
+  // are sealed as soon as they fill, the rest when the caller drains.
+  if (open && core.coalesce_writes) {
+    return seal_whole_records(core, "write", code) ? progress(core)
+                                                   : Status::closed;
+  }
+  return advance(core, "write", code) ? progress(core) : Status::closed;
+}
+
 inline Status write_plaintext(ChannelCore* core, ConstBytes plaintext,
                               std::error_code& code) {
-  ErrorQueueScope scope;
   if (!begin(core, "write", code)) return Status::closed;
   if (core->close_requested) {
     refuse(*core, "write", errc::closed, code);
     return Status::closed;
   }
 
-  // An empty write still starts the handshake, as any write does.
-  if (plaintext.empty()) {
-    return advance(*core, "write", code) ? progress(*core) : Status::closed;
-  }
   if (!within_output_limits(*core, plaintext.size())) {
     refuse(*core, "write", errc::output_limit, code);
     return progress(*core);
   }
 
-  // Straight into records when nothing waits ahead of these bytes and
-  // they fill a record, or gathering is off.
+  // A small write on an open connection only joins the gathered plaintext.
+  // It calls nothing in OpenSSL that could leave an error, so it skips the
+  // error queue, whose checks cost more than the write itself.
   const bool open = core->handshake_done && !SSL_in_init(core->ssl.get());
   std::vector<unsigned char>& queued = core->queued_plaintext;
-  if (open && queued.empty() &&
-      (plaintext.size() >= kRecordSize || !core->coalesce_writes)) {
-    bool blocked = false;
-    if (!seal(*core, "write", plaintext.data(), plaintext.size(), blocked,
-              code)) {
-      return Status::closed;
-    }
-    if (!blocked) return progress(*core);
-  }
+  const bool joins = open && core->coalesce_writes && !plaintext.empty() &&
+                     queued.size() < kRecordSize &&
+                     plaintext.size() < kRecordSize - queued.size();
+  if (!joins) return write_through_openssl(*core, plaintext, open, code);
 
-  queued.insert(queued.end(), plaintext.data(),
-                plaintext.data() + plaintext.size());
-
-  // Small writes wait to share records with the next ones: whole records
-  // are sealed as soon as they fill, the rest when the caller drains.
-  if (open && core->coalesce_writes) {
-    return seal_whole_records(*core, "write", code) ? progress(*core)
-                                                    : Status::closed;
-  }
-  return advance(*core, "write", code) ? progress(*core) : Status::closed;
+  gather(queued, plaintext);
+  return Status::send_output;
 }
 
 /// Hands out early data the server kept, oldest first.

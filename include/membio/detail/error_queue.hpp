@@ -15,9 +15,14 @@ namespace membio::detail {
 /// ends, so that an entry left by one channel can never turn a harmless
 /// "want read" of another into a fatal error.
 ///
+/// Every operation that calls into OpenSSL opens one before its first
+/// call. Those that only move bytes between the caller and the channel's
+/// queues (feed, drain of sealed bytes, the zero-copy calls, a small write
+/// gathered for later) call nothing that reads or fills the error queue,
+/// and leave it alone: the two checks cost more than such a call itself.
+///
 /// ERR_clear_error walks and resets every slot of the queue even when it is
-/// empty, which costs more than a small write itself; a peek first keeps
-/// the common case, an empty queue, cheap.
+/// empty; a peek first keeps the common case, an empty queue, cheap.
 class ErrorQueueScope {
  public:
   ErrorQueueScope() noexcept { clear(); }
