@@ -1,17 +1,15 @@
 // Tests of exporter.hpp: keying material both ends derive from one
 // connection, and the channel bindings built on it.
-#include <membio/exporter.hpp>
-
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
-
-#include "harness.hpp"
-
 #include <cstddef>
+#include <membio/exporter.hpp>
 #include <string>
 #include <system_error>
 #include <utility>
 #include <vector>
+
+#include "harness.hpp"
 
 namespace {
 
@@ -195,8 +193,82 @@ TEST_CASE("the tls-exporter binding is 32 bytes both ends share",
 
   CHECK(client_side.size() == 32);
   CHECK(client_side == server_side);
-  CHECK(client_side == membio::export_keying_material(
-                           pair.client, "EXPORTER-Channel-Binding", 32));
+}
+
+TEST_CASE("the tls-exporter binding exports with an empty context value",
+          "[exporter][channel_binding]") {
+  const TlsVersion version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  INFO(name_of(version));
+  Connected pair(version);
+  const std::string label_text = "EXPORTER-Channel-Binding";
+  Bytes expected(32);
+  REQUIRE(SSL_export_keying_material(pair.client.native_handle(),
+                                     expected.data(), expected.size(),
+                                     label_text.c_str(), label_text.size(),
+                                     nullptr, 0, /*use_context=*/1) == 1);
+
+  const Bytes binding =
+      membio::channel_binding(pair.client, ChannelBinding::tls_exporter);
+
+  CHECK(binding == expected);
+  const Bytes without_context =
+      membio::export_keying_material(pair.client, label_text, 32);
+  CHECK((binding == without_context) == (version == TlsVersion::tls1_3));
+}
+
+TEST_CASE("the tls-exporter binding is refused on TLS 1.2 with renegotiation",
+          "[exporter][channel_binding][tls12][renegotiation][errors]") {
+  const bool on_client = GENERATE(true, false);
+  INFO((on_client ? "client enables renegotiation"
+                  : "server enables renegotiation"));
+  auto client_context = membio::test::client_context(TlsVersion::tls1_2);
+  auto server_context = membio::test::server_context(TlsVersion::tls1_2);
+  if (on_client) {
+    client_context.enable_renegotiation();
+  } else {
+    server_context.enable_renegotiation();
+  }
+  membio::Channel<membio::client> client(client_context, "localhost");
+  membio::Channel<membio::server> server(server_context);
+  membio::Loopback loopback(client, server);
+  loopback.handshake();
+  std::error_code code;
+
+  const Bytes refused =
+      on_client
+          ? membio::channel_binding(client, ChannelBinding::tls_exporter, code)
+          : membio::channel_binding(server, ChannelBinding::tls_exporter, code);
+
+  CHECK(refused.empty());
+  CHECK(code == membio::errc::unsupported_by_version);
+  const std::string message =
+      on_client ? client.last_error_message() : server.last_error_message();
+  CHECK(contains(message,
+                 "channel binding: tls-exporter is not defined for "
+                 "TLS 1.2 with renegotiation enabled"));
+  CHECK_FALSE(client.failure());
+  CHECK_FALSE(server.failure());
+  CHECK(loopback.send_to_server("still open") == "still open");
+}
+
+TEST_CASE(
+    "the tls-exporter binding stays on TLS 1.3 with renegotiation "
+    "enabled",
+    "[exporter][channel_binding][tls13][renegotiation]") {
+  auto client_context = membio::test::client_context(TlsVersion::tls1_3);
+  auto server_context = membio::test::server_context(TlsVersion::tls1_3);
+  client_context.enable_renegotiation();
+  server_context.enable_renegotiation();
+  membio::Channel<membio::client> client(client_context, "localhost");
+  membio::Channel<membio::server> server(server_context);
+  membio::Loopback(client, server).handshake();
+
+  const Bytes binding =
+      membio::channel_binding(client, ChannelBinding::tls_exporter);
+
+  CHECK(binding.size() == 32);
+  CHECK(binding ==
+        membio::channel_binding(server, ChannelBinding::tls_exporter));
 }
 
 TEST_CASE("the tls-exporter binding differs between two connections",
@@ -303,9 +375,10 @@ TEST_CASE("the tls-unique binding is refused on TLS 1.3",
   CHECK(pair.loopback.send_to_server("still open") == "still open");
 }
 
-TEST_CASE("channel bindings are refused on TLS 1.2 without the extended "
-          "master secret",
-          "[exporter][channel_binding][tls12][errors]") {
+TEST_CASE(
+    "channel bindings are refused on TLS 1.2 without the extended "
+    "master secret",
+    "[exporter][channel_binding][tls12][errors]") {
   const ChannelBinding type =
       GENERATE(ChannelBinding::tls_exporter, ChannelBinding::tls_unique);
   membio::test::Pair pair(TlsVersion::tls1_2);

@@ -22,8 +22,12 @@ namespace membio {
 /// connection share and no other connection has.
 enum class ChannelBinding {
   /// RFC 9266: 32 bytes exported with the label "EXPORTER-Channel-Binding"
-  /// and no context. Defined for TLS 1.3, and for TLS 1.2 with the
-  /// extended master secret, which OpenSSL negotiates by default.
+  /// and an empty context value, as the RFC says. TLS 1.3 treats an empty
+  /// context as none; TLS 1.2 does not, and its value is that of
+  /// `export_keying_material(channel, label, ConstBytes(), 32)`, not of the
+  /// overload without a context. Defined for TLS 1.3, and for TLS 1.2 with
+  /// the extended master secret (which OpenSSL negotiates by default) and
+  /// with renegotiation off (membio's default).
   tls_exporter,
 
   /// RFC 5929: the first Finished message of the latest handshake. TLS 1.2
@@ -80,6 +84,30 @@ inline std::vector<unsigned char> export_material(ChannelCore* core,
     return {};
   }
   return material;
+}
+
+// Why a channel binding of `type` is not defined on this connection, or
+// null when it is. Without the extended master secret an attacker can make
+// two TLS 1.2 connections share their secrets (RFC 7627); with
+// renegotiation enabled RFC 9266 leaves tls-exporter undefined, since a
+// renegotiation would change what the value binds.
+inline const char* binding_undefined(SSL* ssl, ChannelBinding type) {
+  if (SSL_version(ssl) == TLS1_3_VERSION) {
+    return type == ChannelBinding::tls_unique
+               ? "tls-unique is not defined for TLS 1.3"
+               : nullptr;
+  }
+
+  if (SSL_get_extms_support(ssl) != 1) {
+    return "TLS 1.2 without the extended master secret binds nothing "
+           "(RFC 7627)";
+  }
+  if (type == ChannelBinding::tls_exporter &&
+      !(SSL_get_options(ssl) & SSL_OP_NO_RENEGOTIATION)) {
+    return "tls-exporter is not defined for TLS 1.2 with renegotiation "
+           "enabled (RFC 9266)";
+  }
+  return nullptr;
 }
 
 // tls-unique is the first Finished of the latest handshake: the client's
@@ -151,9 +179,10 @@ std::vector<unsigned char> export_keying_material(const Channel<R>& channel,
 /// The channel binding value of `type` for this connection.
 ///
 /// Errors (not fatal): `errc::wrong_handshake_state` before the handshake
-/// is done; `errc::unsupported_by_version` for tls-unique on TLS 1.3, and
-/// for either type on TLS 1.2 without the extended master secret, where an
-/// attacker can make two connections share the value.
+/// is done; `errc::unsupported_by_version` for tls-unique on TLS 1.3, for
+/// either type on TLS 1.2 without the extended master secret, where an
+/// attacker can make two connections share the value, and for tls-exporter
+/// on TLS 1.2 when this side's context called `enable_renegotiation`.
 template <Role R>
 std::vector<unsigned char> channel_binding(const Channel<R>& channel,
                                            ChannelBinding type,
@@ -162,24 +191,17 @@ std::vector<unsigned char> channel_binding(const Channel<R>& channel,
   detail::ChannelCore* core = detail::ChannelAccess::core(channel);
   if (!detail::exportable(core, "channel binding", code)) return {};
 
-  const bool tls13 = SSL_version(core->ssl.get()) == TLS1_3_VERSION;
-  if (!tls13 && SSL_get_extms_support(core->ssl.get()) != 1) {
+  if (const char* reason = detail::binding_undefined(core->ssl.get(), type)) {
     detail::refuse(*core, "channel binding", errc::unsupported_by_version, code,
-                   "TLS 1.2 without the extended master secret binds "
-                   "nothing (RFC 7627)");
+                   reason);
     return {};
   }
 
-  if (type == ChannelBinding::tls_exporter) {
-    return export_keying_material(channel, "EXPORTER-Channel-Binding", 32,
-                                  code);
+  if (type == ChannelBinding::tls_unique) {
+    return detail::first_finished(core->ssl.get());
   }
-  if (tls13) {
-    detail::refuse(*core, "channel binding", errc::unsupported_by_version, code,
-                   "tls-unique is not defined for TLS 1.3");
-    return {};
-  }
-  return detail::first_finished(core->ssl.get());
+  return export_keying_material(channel, "EXPORTER-Channel-Binding",
+                                ConstBytes(), 32, code);
 }
 
 template <Role R>
