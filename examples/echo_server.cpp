@@ -16,11 +16,19 @@
 //     --alpn LIST              choose from these protocols, e.g. h2,http/1.1
 //     --tls1.2, --tls1.3       speak only this version
 //     --max-connections N      exit once N connections have ended
+//     --handshake-timeout SECONDS
+//                              fail a connection whose handshake is not
+//                              done this long after it was accepted
+//                              (default 10)
 //
 // Once ready it prints "listening on PORT" on standard output; it reports
-// each connection's start and end on standard error, one line each. SIGINT
-// or SIGTERM stops it: open connections get close_notify, and the totals
-// are printed.
+// each connection's start and end on standard error, one line each, and
+// each time it pauses reading a client whose echo piles up and resumes once
+// the client has taken it. SIGINT or SIGTERM stops it: it stops accepting
+// and reading, sends each open connection the rest of its echo and
+// close_notify, gives the clients up to 2 seconds to take them, and prints
+// the totals; a connection that could not take all in that time is
+// reported cut at shutdown.
 #include <membio/membio.hpp>
 
 #include <fcntl.h>
@@ -33,6 +41,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <climits>
 #include <cstddef>
 #include <cstdio>
 #include <exception>
@@ -48,6 +58,7 @@
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
 using membio::CloseState;
 
 // Past this much ciphertext waiting for a client's socket, that client is
@@ -55,11 +66,21 @@ using membio::CloseState;
 // reading the echo cannot make the server hold more than this for it.
 constexpr std::size_t max_outgoing = 256 * 1024;
 
+// Reading resumes once the client has taken the waiting ciphertext down to
+// this, so that a slow reader does not flip the server between pausing
+// and reading at every record.
+constexpr std::size_t resume_outgoing = max_outgoing / 2;
+
+// How long a stopping server gives its clients to take the rest of their
+// echo and its close_notify.
+constexpr std::chrono::seconds shutdown_grace{2};
+
 constexpr const char* usage =
     "usage: echo_server [--port N] [--bind ADDRESS]\n"
     "                   [--cert FILE --key FILE | --write-cert FILE]\n"
     "                   [--ca FILE] [--alpn LIST] [--tls1.2 | --tls1.3]\n"
-    "                   [--max-connections N]\n";
+    "                   [--max-connections N]\n"
+    "                   [--handshake-timeout SECONDS]\n";
 
 struct Options {
   std::string port = "0";
@@ -71,6 +92,7 @@ struct Options {
   std::vector<std::string> alpn;
   std::optional<membio::TlsVersion> version;
   unsigned long max_connections = 0;  // 0: no limit.
+  std::chrono::seconds handshake_timeout{10};
 };
 
 // A mistake on the command line, answered with the usage text.
@@ -119,7 +141,8 @@ std::vector<std::string> split_list(const std::string& text) {
   }
 }
 
-unsigned long parse_count(const std::string& text) {
+// The number `text` holds, as the value of `option`.
+unsigned long parse_count(const std::string& text, const std::string& option) {
   std::size_t used = 0;
   unsigned long count = 0;
   try {
@@ -129,7 +152,7 @@ unsigned long parse_count(const std::string& text) {
   }
 
   if (used == 0 || used != text.size()) {
-    throw UsageError("--max-connections needs a number");
+    throw UsageError(option + " needs a number");
   }
   return count;
 }
@@ -165,6 +188,7 @@ Options parse_options(int argc, char** argv) {
   Options options;
   std::string alpn;
   std::string max_connections;
+  std::string handshake_timeout;
   read_arguments(argc, argv, options,
                  {{"--port", &options.port},
                   {"--bind", &options.bind_address},
@@ -173,14 +197,22 @@ Options parse_options(int argc, char** argv) {
                   {"--write-cert", &options.write_cert_file},
                   {"--ca", &options.ca_file},
                   {"--alpn", &alpn},
-                  {"--max-connections", &max_connections}});
+                  {"--max-connections", &max_connections},
+                  {"--handshake-timeout", &handshake_timeout}});
 
   if (options.cert_file.empty() != options.key_file.empty()) {
     throw UsageError("--cert and --key go together");
   }
   if (!alpn.empty()) options.alpn = split_list(alpn);
   if (!max_connections.empty()) {
-    options.max_connections = parse_count(max_connections);
+    options.max_connections = parse_count(max_connections, "--max-connections");
+  }
+  if (!handshake_timeout.empty()) {
+    options.handshake_timeout = std::chrono::seconds(
+        parse_count(handshake_timeout, "--handshake-timeout"));
+  }
+  if (options.handshake_timeout.count() <= 0) {
+    throw UsageError("--handshake-timeout needs a positive number");
   }
   return options;
 }
@@ -281,6 +313,14 @@ std::string describe(const sockaddr* address, socklen_t size) {
   return std::string(host) + " port " + port;
 }
 
+// Milliseconds from now until `deadline`, rounded up so that poll() does not
+// wake just before it; 0 once it has passed.
+int milliseconds_until(Clock::time_point deadline) {
+  const auto left =
+      std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+  return static_cast<int>(std::clamp<long long>(left.count(), 0, INT_MAX));
+}
+
 // The port the listener got, which the system chose when asked for 0.
 std::string bound_port(int listener) {
   sockaddr_storage address{};
@@ -329,18 +369,23 @@ FileDescriptor watch_stop_signals() {
 struct Connection {
   Connection(FileDescriptor client_socket,
              const membio::Context<membio::server>& context,
-             unsigned long connection_id, std::string address)
+             unsigned long connection_id, std::string address,
+             Clock::time_point deadline)
       : socket(std::move(client_socket)),
         channel(context),
         id(connection_id),
-        peer(std::move(address)) {}
+        peer(std::move(address)),
+        handshake_deadline(deadline) {}
 
   FileDescriptor socket;
   membio::Channel<membio::server> channel;
   unsigned long id;
   std::string peer;
+  Clock::time_point handshake_deadline;
   std::size_t echoed = 0;  // Plaintext bytes sent back.
   bool input_ended = false;
+  bool reading_paused = false;  // While its echo waits, see pace_reading.
+  bool output_shut = false;     // Our FIN is sent, at shutdown.
 };
 
 void report(const Connection& connection, const std::string& event) {
@@ -366,6 +411,20 @@ void report_session(const Connection& connection) {
 // the small echoes gathered so far into records.
 std::size_t pending_output(Connection& connection) {
   return membio::outgoing_view(connection.channel).size();
+}
+
+// Pauses reading a client once `pending` bytes of ciphertext wait for its
+// socket past max_outgoing, and resumes once they are down to
+// resume_outgoing; says so each time.
+void pace_reading(Connection& connection, std::size_t pending) {
+  if (!connection.reading_paused && pending >= max_outgoing) {
+    connection.reading_paused = true;
+    report(connection, "paused reading, " + std::to_string(pending) +
+                           " bytes wait to be sent");
+  } else if (connection.reading_paused && pending <= resume_outgoing) {
+    connection.reading_paused = false;
+    report(connection, "resumed reading");
+  }
 }
 
 // Receives one buffer's worth, so that each client gets its turn and no
@@ -457,6 +516,30 @@ void send_last_words(Connection& connection) {
       ::send(connection.socket.get(), pending.data(), pending.size(), 0));
 }
 
+// Ends our side of the connection with a FIN, once, after what the socket
+// holds for the client.
+void shut_output(Connection& connection) {
+  if (connection.output_shut) return;
+
+  ::shutdown(connection.socket.get(), SHUT_WR);
+  connection.output_shut = true;
+}
+
+// Reads and drops what the client sends, so that closing the socket while
+// its bytes sit unread does not make the kernel reset the connection and
+// discard our close_notify on the way. True while the client may send
+// more; false once it has closed its side, or the connection is gone.
+bool discard_input(Connection& connection) {
+  char scratch[16384];
+
+  for (;;) {
+    const ssize_t size =
+        ::recv(connection.socket.get(), scratch, sizeof scratch, 0);
+    if (size > 0 || (size < 0 && errno == EINTR)) continue;
+    return size < 0 && errno == EAGAIN;
+  }
+}
+
 class Server {
  public:
   Server(const Options& options, membio::Context<membio::server> context,
@@ -464,7 +547,8 @@ class Server {
       : context_(std::move(context)),
         listener_(std::move(listener)),
         stop_signal_(std::move(stop_signal)),
-        max_connections_(options.max_connections) {}
+        max_connections_(options.max_connections),
+        handshake_timeout_(options.handshake_timeout) {}
 
   // Serves clients until a stop signal, or until the number of connections
   // asked for have ended; then closes those still open.
@@ -478,8 +562,9 @@ class Server {
     shut_down();
     std::fprintf(stderr,
                  "echo_server: accepted %lu, finished %lu, failed %lu, "
-                 "closed at shutdown %lu\n",
-                 accepted_, finished_, failed_, closed_at_shutdown_);
+                 "closed at shutdown %lu, cut at shutdown %lu\n",
+                 accepted_, finished_, failed_, closed_at_shutdown_,
+                 cut_at_shutdown_);
   }
 
  private:
@@ -487,10 +572,26 @@ class Server {
   // for only while output waits, since an idle socket is always writable.
   static short interest(Connection& connection) {
     const std::size_t pending = pending_output(connection);
+    pace_reading(connection, pending);
+
     short events = 0;
-    if (!connection.input_ended && pending < max_outgoing) events |= POLLIN;
+    if (!connection.input_ended && !connection.reading_paused) {
+      events |= POLLIN;
+    }
     if (pending > 0) events |= POLLOUT;
     return events;
+  }
+
+  // Wakes for the first handshake deadline, if a handshake is under way.
+  int poll_timeout() const {
+    int timeout = -1;
+    for (const std::unique_ptr<Connection>& connection : connections_) {
+      if (connection->channel.handshake_done()) continue;
+
+      const int left = milliseconds_until(connection->handshake_deadline);
+      if (timeout < 0 || left < timeout) timeout = left;
+    }
+    return timeout;
   }
 
   void wait_for_events() {
@@ -501,7 +602,7 @@ class Server {
       entries.push_back({connection->socket.get(), interest(*connection), 0});
     }
 
-    if (::poll(entries.data(), entries.size(), -1) < 0) {
+    if (::poll(entries.data(), entries.size(), poll_timeout()) < 0) {
       if (errno == EINTR) return;
       throw_system_error("poll");
     }
@@ -511,13 +612,16 @@ class Server {
     if (entries[1].revents) accept_clients();
   }
 
-  // Serves each client poll() reported on, and forgets those that ended.
+  // Serves each client poll() reported on, and forgets those that ended or
+  // ran out of time for the handshake.
   void handle_clients(const std::vector<pollfd>& entries) {
     std::vector<std::unique_ptr<Connection>> still_open;
 
     for (std::size_t index = 0; index < connections_.size(); ++index) {
+      Connection& connection = *connections_[index];
       const short events = entries[index + 2].revents;
-      if (events == 0 || handle_client(*connections_[index], events)) {
+      if ((events == 0 || handle_client(connection, events)) &&
+          !handshake_expired(connection)) {
         still_open.push_back(std::move(connections_[index]));
       }
     }
@@ -548,6 +652,21 @@ class Server {
            "finished, " + std::to_string(connection.echoed) + " bytes echoed");
     ++finished_;
     return false;
+  }
+
+  // Fails a connection whose handshake is not done in time, so that a
+  // client that connects and stays silent cannot hold its place for ever.
+  bool handshake_expired(Connection& connection) {
+    if (connection.channel.handshake_done() ||
+        Clock::now() < connection.handshake_deadline) {
+      return false;
+    }
+
+    report(connection, "failed: handshake not done within " +
+                           std::to_string(handshake_timeout_.count()) +
+                           " seconds");
+    ++failed_;
+    return true;
   }
 
   void accept_clients() {
@@ -588,7 +707,8 @@ class Server {
     try {
       make_nonblocking(socket.get());
       auto connection = std::make_unique<Connection>(
-          std::move(socket), context_, accepted_, std::move(peer));
+          std::move(socket), context_, accepted_, std::move(peer),
+          Clock::now() + handshake_timeout_);
       report(*connection, "accepted");
       connections_.push_back(std::move(connection));
     } catch (const std::exception& failure) {
@@ -598,17 +718,89 @@ class Server {
     }
   }
 
-  // Sends each open connection our close_notify, without waiting for the
-  // client's, and drops it.
+  // Stops accepting and reading, and queues close_notify on every open
+  // connection; then gives the clients up to shutdown_grace to take what
+  // waits for them, and ends each connection once they have.
   void shut_down() {
+    listener_ = FileDescriptor();
     for (const std::unique_ptr<Connection>& connection : connections_) {
-      std::error_code ignored;
+      std::error_code ignored;  // A channel that failed has none to send.
       static_cast<void>(membio::close(connection->channel, ignored));
-      send_last_words(*connection);
-      report(*connection, "closed at shutdown");
-      ++closed_at_shutdown_;
+    }
+
+    const Clock::time_point deadline = Clock::now() + shutdown_grace;
+    while (!connections_.empty() && Clock::now() < deadline) {
+      wait_to_close(deadline);
+    }
+    for (const std::unique_ptr<Connection>& connection : connections_) {
+      end_at_shutdown(*connection);
     }
     connections_.clear();
+  }
+
+  // One round of the shutdown: sends what waits to each client, ends our
+  // side of each connection with nothing left to send, and drops what its
+  // client still sends until the client closes too.
+  void wait_to_close(Clock::time_point deadline) {
+    std::vector<pollfd> entries;
+    for (const std::unique_ptr<Connection>& connection : connections_) {
+      short events = POLLOUT;
+      if (pending_output(*connection) == 0) {
+        shut_output(*connection);
+        events = POLLIN;
+      }
+      entries.push_back({connection->socket.get(), events, 0});
+    }
+
+    const int timeout = milliseconds_until(deadline);
+    if (::poll(entries.data(), entries.size(), timeout) < 0 && errno != EINTR) {
+      throw_system_error("poll");
+    }
+
+    std::vector<std::unique_ptr<Connection>> still_open;
+    for (std::size_t index = 0; index < connections_.size(); ++index) {
+      if (entries[index].revents == 0 || closing(*connections_[index])) {
+        still_open.push_back(std::move(connections_[index]));
+      }
+    }
+    connections_ = std::move(still_open);
+  }
+
+  // Sends what the socket takes, or, once all is sent, drops the client's
+  // bytes; false once the connection is over and reported.
+  bool closing(Connection& connection) {
+    try {
+      if (pending_output(connection) > 0) {
+        send_ciphertext(connection);
+        return true;
+      }
+    } catch (const std::exception& failure) {
+      report(connection, std::string("cut at shutdown: ") + failure.what());
+      ++cut_at_shutdown_;
+      return false;
+    }
+
+    if (discard_input(connection)) return true;
+    report(connection, "closed at shutdown");
+    ++closed_at_shutdown_;
+    return false;
+  }
+
+  // Ends a connection the grace period ran out on: closed if the client
+  // took all we had for it (and it only kept its side open), else cut.
+  void end_at_shutdown(Connection& connection) {
+    const std::size_t unsent = pending_output(connection);
+    shut_output(connection);
+    static_cast<void>(discard_input(connection));
+
+    if (unsent == 0) {
+      report(connection, "closed at shutdown");
+      ++closed_at_shutdown_;
+      return;
+    }
+    report(connection,
+           "cut at shutdown, " + std::to_string(unsent) + " bytes not taken");
+    ++cut_at_shutdown_;
   }
 
   membio::Context<membio::server> context_;
@@ -616,10 +808,12 @@ class Server {
   FileDescriptor stop_signal_;
   std::vector<std::unique_ptr<Connection>> connections_;
   unsigned long max_connections_;
+  std::chrono::seconds handshake_timeout_;
   unsigned long accepted_ = 0;
   unsigned long finished_ = 0;
   unsigned long failed_ = 0;
   unsigned long closed_at_shutdown_ = 0;
+  unsigned long cut_at_shutdown_ = 0;
   bool accept_paused_ = false;
   bool stopping_ = false;
 };

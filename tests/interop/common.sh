@@ -216,3 +216,26 @@ run_tshark() {
   mkdir -p "$work_dir/wireshark"
   WIRESHARK_CONFIG_DIR=$work_dir/wireshark run "$name" tshark "$@"
 }
+
+# Starts echo_server as `server` with the arguments given, and tcp_client as
+# `client` sending it megabytes of $work_dir/client.in through a proxy
+# (`proxy`) that holds the replies, as a client would that sends without
+# reading; returns once the server has paused reading that client. Sets
+# server_pid and client_pid; close_input then lets the replies through.
+start_backed_up_client() {
+  start_echo_server server --write-cert "$work_dir/server.pem" "$@"
+  server_pid=$last_pid
+
+  open_input proxy
+  start proxy "$FRAGMENTING_PROXY" --hold-replies 65536 "$port"
+  wait_for_start "$work_dir/proxy.out" '^listening on ' || fail "no proxy"
+  local proxy_port
+  proxy_port=$(sed -n 's/^listening on //p' "$work_dir/proxy.out")
+
+  head -c 6000000 /dev/urandom | base64 >"$work_dir/client.in"
+  start client "$TCP_CLIENT" --ca "$work_dir/server.pem" --timeout 30 \
+    127.0.0.1 "$proxy_port"
+  client_pid=$last_pid
+  wait_for_line "$work_dir/proxy.out" '^holding replies$'
+  wait_for_line "$work_dir/server.err" '#1 .*: paused reading, [0-9]+ bytes'
+}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # echo_server serves many tcp_clients at once, each sending a megabyte or
 # more: every client gets back exactly what it sent. One client takes its
-# replies only after a pause, so that its echo backs up while the others go
-# on. SIGTERM then stops echo_server cleanly.
+# replies only after a pause, while the others go on; the sockets' buffers
+# absorb what it leaves, so backpressure.sh is the test of a server pausing
+# for a client. SIGTERM then stops echo_server cleanly.
 source "$(dirname "$0")/common.sh" || exit 1
 require openssl
 require_programs TCP_CLIENT ECHO_SERVER
