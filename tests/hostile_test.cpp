@@ -395,6 +395,25 @@ TEST_CASE("a record longer than 2^14 + 256 bytes fails with record overflow",
   }
 }
 
+TEST_CASE("a TLS 1.3 record one byte over 2^14 + 256 fails with record overflow",
+          "[hostile][record][tls13]") {
+  // The bound is exact: a record of 2^14 + 256 bytes is read and fails only
+  // its authentication, one byte more fails its length.
+  const std::size_t longest = 16384 + 256;
+  const auto record_of = [](std::size_t size) {
+    Bytes record{0x17, 0x03, 0x03, static_cast<unsigned char>(size >> 8),
+                 static_cast<unsigned char>(size & 0xff)};
+    record.resize(5 + size, 0x42);
+    return record;
+  };
+
+  check_reader_refuses(TlsVersion::tls1_3, record_of(longest),
+                       "bad record mac");
+  check_reader_refuses(TlsVersion::tls1_3, record_of(longest + 1),
+                       "encrypted length too long (SSL routines); alert "
+                       "sent: record overflow");
+}
+
 TEST_CASE("a record with a wrong version fails with wrong version number",
           "[hostile][record]") {
   const TlsVersion version = any_version();
@@ -890,6 +909,33 @@ TEST_CASE("a client refuses a server certificate only for client auth",
 
   check_certificate_refused(attempt, "unsuitable certificate purpose",
                             "unsupported certificate");
+}
+
+TEST_CASE("a client refuses a server certificate whose key only signs certs",
+          "[hostile][certificates]") {
+  const TlsVersion version = any_version();
+  INFO(test::name_of(version));
+  const HandMade root = hand_made_root();
+  Extensions extensions = leaf_extensions("serverAuth");
+  extensions.push_back({NID_key_usage, "critical,keyCertSign,cRLSign"});
+  const HandMade leaf = hand_made("localhost", &root, extensions);
+  const membio::Identity identity{pem_of(leaf), key_pem_of(leaf)};
+
+  Attempt attempt(client_trusting(root, version),
+                  server_with(identity, version));
+
+  // A TLS 1.2 server does not even offer a suite for a key that may not
+  // sign its key exchange; a TLS 1.3 client checks the purpose itself.
+  if (version == TlsVersion::tls1_2) {
+    CHECK(attempt.server.failure());
+    CHECK_THAT(attempt.server.last_error_message(),
+               ContainsSubstring("no shared cipher"));
+    check_failed(attempt.client, attempt.client.failure(), "handshake",
+                 "alert received: handshake failure");
+  } else {
+    check_certificate_refused(attempt, "unsuitable certificate purpose",
+                              "unsupported certificate");
+  }
 }
 
 TEST_CASE("a client refuses a server certificate for another host",

@@ -527,6 +527,48 @@ TEST_CASE("handshake messages and alerts are never held by the outgoing limit",
   CHECK(pair.client.close_state() == membio::CloseState::closed);
 }
 
+TEST_CASE("a peer asking for endless key updates cannot grow the output",
+          "[limits][output][hostile][tls13]") {
+  Limits limits = outgoing_limit(16 * kib);
+  limits.max_incoming_ciphertext = 64 * kib;
+  LimitedPair pair(TlsVersion::tls1_3, {}, limits);
+  connect(pair);
+  (void)membio::drain_all(pair.server);  // Tickets.
+  std::error_code code;
+
+  // The client asks for updates; the server reads but never drains.
+  std::size_t requests = 0;
+  while (!code && requests < 100000) {
+    (void)membio::request_key_update(pair.client, membio::KeyUpdate::both_sides);
+    membio::feed(pair.server, membio::drain_all(pair.client), code);
+    if (!code) ++requests;
+    (void)read_all(pair.server);
+  }
+  INFO(requests << " requests taken");
+  CHECK(code == membio::errc::input_limit);
+  CHECK(membio::pending_ciphertext(pair.server) < 16 * kib + 64);
+  CHECK(buffered_input(pair.server) <= 64 * kib);
+  check_still_usable(pair.server);
+
+  unsigned char buffer[64];
+  CHECK(membio::read_plaintext(pair.server, buffer).status ==
+        Status::send_output);
+
+  // Once the server drains, it answers every request, and data flows.
+  std::size_t answered = 0;
+  while (pair.server.key_updates_received() < requests && answered < 100) {
+    membio::feed(pair.client, membio::drain_all(pair.server));
+    (void)read_all(pair.server);
+    ++answered;
+  }
+  CHECK(pair.server.key_updates_received() == requests);
+  membio::feed(pair.client, membio::drain_all(pair.server));
+  CHECK(read_all(pair.client).empty());
+  (void)membio::write_plaintext(pair.server, "still here");
+  membio::feed(pair.client, membio::drain_all(pair.server));
+  CHECK(read_all(pair.client) == "still here");
+}
+
 TEST_CASE("plaintext queued before the handshake is bounded",
           "[limits][queue]") {
   const TlsVersion version = any_version();

@@ -26,8 +26,10 @@
 // the other throws `membio::error`, whose what() is the channel's
 // `last_error_message()`. A fatal error (OpenSSL's, or `errc::truncated`)
 // is kept: every later call reports it again, while `drain` still hands out
-// the alert OpenSSL queued, so the peer learns why. Each call starts and
-// ends with the thread's OpenSSL error queue empty.
+// the alert OpenSSL queued, so the peer learns why. Each call that reaches
+// OpenSSL starts and ends with the thread's OpenSSL error queue empty;
+// calls that only move bytes (feed, drain, the zero-copy calls, a small
+// write gathered for later) leave the queue alone.
 
 namespace membio {
 namespace detail {
@@ -294,7 +296,10 @@ Status write_plaintext(Channel<R>& channel, ConstBytes plaintext) {
 /// data yet", not an error), `send_output`, or `closed` once the peer's
 /// close_notify has arrived. Records that carry no data (TLS 1.3 session
 /// tickets, key updates, warnings) are consumed silently; their replies, if
-/// any, wait in the output.
+/// any, wait in the output. While the undrained output is at the channel's
+/// outgoing limit, a read reads nothing and returns `send_output`: a peer
+/// that asks for replies (key updates) and never takes them cannot grow
+/// the output without end.
 ///
 /// Errors (fatal): OpenSSL's, e.g. "decryption failed or bad record mac";
 /// `errc::truncated` after `feed_eof` without the peer's close_notify. Not

@@ -28,7 +28,9 @@ struct Limits {
   /// plaintext, added to what waits, would exceed it
   /// (`errc::output_limit`): drain first. Record headers and tags may take
   /// the output past the bound by about 2 %. Alerts and handshake messages
-  /// are never refused.
+  /// are never refused; instead, while the output is at the bound,
+  /// `read_plaintext` reads nothing and says `send_output`, so that the
+  /// answers a peer's records ask for cannot pile up either.
   std::size_t max_outgoing_ciphertext = 4 * 1024 * 1024;
 
   /// Plaintext written before the handshake is done, held until it is.

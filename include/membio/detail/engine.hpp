@@ -679,6 +679,14 @@ inline ReadResult read_plaintext(ChannelCore* core, MutableBytes buffer,
   if (!core->early_plaintext.empty()) return take_early_data(*core, buffer);
   if (!core->handshake_done) return {0, waiting_status(*core)};
 
+  // Records the peer sends may make output of their own (answers to key
+  // updates, alerts, renegotiation flights). Reading waits while the
+  // output is at its bound, so that a peer that never takes its answers
+  // cannot grow it; the caller drains, or stops feeding once input fills.
+  if (core->outgoing.size() >= core->limits.max_outgoing_ciphertext) {
+    return {0, Status::send_output};
+  }
+
   std::size_t size = 0;
   const int result =
       SSL_read_ex(core->ssl.get(), buffer.data(), buffer.size(), &size);
