@@ -1,13 +1,15 @@
 // Tests of context.hpp: identities, trusted roots, protocol versions, cipher
 // suites and groups, error reporting and moved-from contexts.
+#include <membio/context.hpp>
+
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <membio/context.hpp>
 #include <random>
 #include <string>
 #include <system_error>

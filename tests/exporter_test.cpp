@@ -1,15 +1,17 @@
 // Tests of exporter.hpp: keying material both ends derive from one
 // connection, and the channel bindings built on it.
+#include <membio/exporter.hpp>
+
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
+
+#include "harness.hpp"
+
 #include <cstddef>
-#include <membio/exporter.hpp>
 #include <string>
 #include <system_error>
 #include <utility>
 #include <vector>
-
-#include "harness.hpp"
 
 namespace {
 

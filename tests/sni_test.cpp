@@ -1,11 +1,13 @@
 // Tests of server name indication: the name a client sends, the name a
 // server reads, and a server's callback that picks a certificate by name or
 // refuses the client.
+#include <membio/context.hpp>
+
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 #include <catch2/matchers/catch_matchers_vector.hpp>
-#include <membio/context.hpp>
+
 #include <ostream>
 #include <stdexcept>
 #include <string>
