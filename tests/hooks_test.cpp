@@ -15,11 +15,14 @@
 #include <iterator>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <thread>
 #include <vector>
+
+#include <sys/stat.h>
 
 namespace {
 
@@ -280,6 +283,59 @@ TEST_CASE("an empty key log callback turns the key log off",
         nullptr);
 }
 
+TEST_CASE("a key log callback that throws does not fail the connection",
+          "[hooks][key_log][errors]") {
+  const TlsVersion version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  INFO(name_of(version));
+  Contexts contexts(version);
+  int calls = 0;
+  const membio::KeyLogCallback throwing = [&calls](std::string_view) {
+    ++calls;
+    throw std::runtime_error("key log disk full");
+  };
+  contexts.client.on_key_log(throwing);
+  contexts.server.on_key_log(throwing);
+
+  SECTION("the handshake and the transfer succeed") {
+    const Connection connection(contexts);
+
+    CHECK(calls == 2 * static_cast<int>(expected_labels(version).size()));
+    CHECK_FALSE(connection.client.failure());
+    CHECK_FALSE(connection.server.failure());
+  }
+
+  SECTION("a failure in the call that logged does not mention the key log") {
+    // On TLS 1.3 the client logs the handshake secrets, then refuses the
+    // name; on TLS 1.2 it refuses before it has any secret to log.
+    membio::Channel<membio::client> client(contexts.client, "other.test");
+    membio::Channel<membio::server> server(contexts.server);
+    std::error_code code;
+
+    membio::Loopback(client, server).handshake(code);
+
+    INFO("client: " << client.last_error_message());
+    REQUIRE(code);
+    CHECK((calls > 0) == (version == TlsVersion::tls1_3));
+    CHECK(contains(client.last_error_message(), "hostname mismatch"));
+    CHECK_FALSE(contains(client.last_error_message(), "key log"));
+    CHECK_FALSE(contains(server.last_error_message(), "key log"));
+  }
+
+  SECTION("a later failure does not mention the key log") {
+    Connection connection(contexts);
+    const unsigned char junk[64] = {0x17, 0x03, 0x03, 0x00, 0x3b};
+    std::error_code code;
+
+    membio::feed(connection.server, junk, code);
+    std::string plaintext;
+    (void)membio::read_plaintext_into(connection.server, plaintext, code);
+
+    INFO("server: " << connection.server.last_error_message());
+    REQUIRE(code);
+    CHECK_FALSE(contains(connection.server.last_error_message(), "key log"));
+  }
+}
+
 TEST_CASE("append_key_log_to writes one newline-ended line per secret",
           "[hooks][key_log][file]") {
   const TlsVersion version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
@@ -293,6 +349,17 @@ TEST_CASE("append_key_log_to writes one newline-ended line per secret",
   const Lines lines = split_lines(read_file(path.string()));
   CHECK(labels_of(lines) == expected_labels(version));
   check_lines_belong_to(lines, connection.client.native_handle());
+}
+
+TEST_CASE("append_key_log_to creates the file readable by its owner only",
+          "[hooks][key_log][file]") {
+  const TemporaryPath path;
+
+  (void)membio::append_key_log_to(path.string());
+
+  struct stat status {};
+  REQUIRE(::stat(path.string().c_str(), &status) == 0);
+  CHECK((status.st_mode & 0777) == 0600);
 }
 
 TEST_CASE("append_key_log_to appends across connections and keeps the file",

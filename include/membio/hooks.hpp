@@ -2,6 +2,9 @@
 #ifndef MEMBIO_HOOKS_HPP
 #define MEMBIO_HOOKS_HPP
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <functional>
@@ -49,12 +52,38 @@ using VerifyCallback = std::function<bool(const VerifyStep&)>;
 /// The lines are the connection's secrets: whoever holds them can decrypt
 /// the traffic. Install a key log only to debug, never in production. It
 /// runs on the thread of the channel whose handshake made the secret.
+///
+/// The key log only watches: an exception it throws is caught and dropped,
+/// the handshake goes on, and no error message mentions it. A callback that
+/// must not lose lines should keep its own record of what failed.
 using KeyLogCallback = std::function<void(std::string_view line)>;
 
-/// Makes a key log callback that appends each line to the file at `path`
-/// (created if missing, with the process's default permissions), one line
-/// at a time, safe to share by channels on several threads. Throws
-/// `membio::error` (a `std::system_error`) when the file cannot be opened.
+namespace detail {
+
+// Opens `path` for appending, creating it readable and writable by its
+// owner alone (mode 0600, less the umask); null with errno set on failure.
+inline std::FILE* open_owner_only(const std::string& path) noexcept {
+  const int descriptor =
+      ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (descriptor < 0) return nullptr;
+
+  std::FILE* file = ::fdopen(descriptor, "a");
+  if (!file) {
+    const int cause = errno;
+    ::close(descriptor);
+    errno = cause;
+  }
+  return file;
+}
+
+}  // namespace detail
+
+/// Makes a key log callback that appends each line to the file at `path`,
+/// one line at a time, safe to share by channels on several threads. A
+/// missing file is created readable and writable by its owner only (mode
+/// 0600), since its lines decrypt the traffic; an existing file keeps its
+/// mode. Throws `membio::error` (a `std::system_error`) when the file
+/// cannot be opened. Wraps POSIX `open` and `fdopen`.
 inline KeyLogCallback append_key_log_to(const std::string& path) {
   struct File {
     std::mutex lock;
@@ -63,7 +92,7 @@ inline KeyLogCallback append_key_log_to(const std::string& path) {
   };
 
   auto file = std::make_shared<File>();
-  file->handle.reset(std::fopen(path.c_str(), "a"));
+  file->handle.reset(detail::open_owner_only(path));
   if (!file->handle) {
     const std::error_code code(errno, std::generic_category());
     detail::throw_if_error(code,

@@ -135,6 +135,23 @@ bool ask_user(const char* what, ChannelNotes* notes, Call call) {
 #endif
 }
 
+// Runs a user callback that only watches the connection. Exceptions must
+// not cross OpenSSL's C frames, and a watcher's failure is no reason to end
+// the connection it watches, so one thrown here is dropped: it neither
+// fails the handshake nor shows in any error message.
+template <class Call>
+void observe(Call call) noexcept {
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
+  try {
+    call();
+  } catch (...) {
+    return;
+  }
+#else
+  call();
+#endif
+}
+
 // Applies the public-key pins to one certificate's verdict. With pins on top
 // of the chain, the peer's own key must also be pinned; with pins alone,
 // only that decides, whatever the chain and the name say.
@@ -272,10 +289,7 @@ inline void key_log_trampoline(const SSL* ssl, const char* line) {
   const ContextState* state = context_state_of(ssl);
   if (!state || !state->key_log) return;
 
-  ask_user("key log callback", channel_notes(ssl), [&] {
-    state->key_log(line);
-    return true;
-  });
+  observe([&] { state->key_log(line); });
 }
 
 inline const TicketKey* find_ticket_key(const std::vector<TicketKey>& keys,
