@@ -12,6 +12,7 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <type_traits>
 #include <utility>
@@ -186,6 +187,41 @@ std::vector<std::pair<const char*, Setter>> every_setter(
          context.set_tls13_ciphersuites("TLS_AES_128_GCM_SHA256", c);
        }},
       {"groups", [&](auto& c) { context.set_groups("P-256", c); }}};
+}
+
+// A full handshake between new channels of the contexts, with the server's
+// tickets read and an orderly close; returns the client's session.
+membio::Session session_from(const Context<membio::client>& client_context,
+                             const Context<membio::server>& server_context) {
+  membio::Channel<membio::client> client(client_context, "localhost");
+  membio::Channel<membio::server> server(server_context);
+  membio::Loopback loopback(client, server);
+
+  REQUIRE(loopback.send_to_client("tickets") == "tickets");
+  membio::Session session = membio::current_session(client);
+  loopback.close();
+  return session;
+}
+
+// What a connection offering `session`, and `early` as early data unless it
+// is empty, came to.
+struct Resumption {
+  bool resumed = false;
+  membio::EarlyData early_data = membio::EarlyData::not_sent;
+};
+
+Resumption resume(const Context<membio::client>& client_context,
+                  const Context<membio::server>& server_context,
+                  const membio::Session& session, std::string_view early = "") {
+  membio::Channel<membio::client> client(client_context, "localhost");
+  membio::Channel<membio::server> server(server_context);
+  membio::restore_session(client, session);
+  if (!early.empty()) (void)membio::write_early_plaintext(client, early);
+  membio::Loopback loopback(client, server);
+
+  loopback.handshake();
+  loopback.close();
+  return {client.resumed(), client.early_data()};
 }
 
 }  // namespace
@@ -900,4 +936,51 @@ TEST_CASE("a moved-to context keeps its configuration", "[context][move]") {
   INFO(outcome.client_message);
   CHECK_FALSE(outcome.code);
   CHECK(outcome.protocol == "TLSv1.3");
+}
+
+TEST_CASE("a session cache after disable_resumption resumes sessions again",
+          "[context][resumption]") {
+  const TlsVersion version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  INFO(test::name_of(version));
+  const Context<membio::client> client = test::client_context(version);
+  Context<membio::server> server = test::server_context(version);
+  server.disable_resumption();
+  server.use_session_cache(16);
+
+  const membio::Session session = session_from(client, server);
+
+  REQUIRE(session);
+  CHECK(resume(client, server, session).resumed);
+}
+
+TEST_CASE("with early data on, a ticket resumes once and only at its server",
+          "[context][resumption][early_data]") {
+  const membio::TicketKey key = membio::TicketKey::generate();
+  const auto early_data_server = [&key] {
+    Context<membio::server> context = test::server_context();
+    context.use_ticket_keys({key});
+    context.enable_early_data(1024, [](std::string_view) { return true; });
+    return context;
+  };
+  const Context<membio::client> client = test::client_context();
+  const Context<membio::server> server = early_data_server();
+  const membio::Session session = session_from(client, server);
+
+  SECTION("a first resumption without early data uses the ticket up") {
+    CHECK(resume(client, server, session).resumed);
+    const Resumption again = resume(client, server, session, "GET /");
+    CHECK_FALSE(again.resumed);
+    CHECK(again.early_data == membio::EarlyData::rejected);
+  }
+
+  SECTION("a fresh server with the same ticket key does not resume it") {
+    const Context<membio::server> restarted = early_data_server();
+    const Resumption elsewhere = resume(client, restarted, session, "GET /");
+    CHECK_FALSE(elsewhere.resumed);
+    CHECK(elsewhere.early_data == membio::EarlyData::rejected);
+
+    const Resumption home = resume(client, server, session, "GET /");
+    CHECK(home.resumed);
+    CHECK(home.early_data == membio::EarlyData::accepted);
+  }
 }

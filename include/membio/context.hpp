@@ -163,7 +163,9 @@ using ServerNameCallback =
     std::function<ServerNameAnswer(std::string_view server_name)>;
 
 /// Decides whether a server accepts a client's early data (0-RTT), given
-/// the name the client sent. See `Context<server>::enable_early_data`.
+/// the name the client sent. See `Context<server>::enable_early_data`. An
+/// exception it throws rejects the early data; the handshake goes on
+/// without it, and only a failure of that same call mentions the throw.
 using EarlyDataCallback = std::function<bool(std::string_view server_name)>;
 
 namespace detail {
@@ -727,7 +729,11 @@ class Context {
   /// handshake (OpenSSL's default is 2); 0 sends none.
   template <Role Q = R, detail::only_for<Q, R, Role::server> = 0>
   void set_ticket_count(std::size_t count) noexcept {
-    if (context_) SSL_CTX_set_num_tickets(context_.get(), count);
+    detail::ContextState* state = this->state();
+    if (!state) return;
+
+    state->ticket_count_before_disable.reset();
+    SSL_CTX_set_num_tickets(context_.get(), count);
   }
 
   /// Seals session tickets with these keys instead of keys OpenSSL makes
@@ -777,20 +783,34 @@ class Context {
   /// and hands clients only their IDs, instead of sealing the whole session
   /// into a ticket: TLS 1.2 resumes by session ID, TLS 1.3 by a ticket that
   /// is only a reference. Channels resume only through the same Context.
+  /// After `disable_resumption`, this turns resumption on again, with the
+  /// TLS 1.3 ticket count from before it.
   template <Role Q = R, detail::only_for<Q, R, Role::server> = 0>
   void use_session_cache(std::size_t capacity) noexcept {
-    if (!context_) return;
+    detail::ContextState* state = this->state();
+    if (!state) return;
 
+    if (state->ticket_count_before_disable) {
+      SSL_CTX_set_num_tickets(context_.get(),
+                              *state->ticket_count_before_disable);
+      state->ticket_count_before_disable.reset();
+    }
     SSL_CTX_set_options(context_.get(), SSL_OP_NO_TICKET);
     SSL_CTX_set_session_cache_mode(context_.get(), SSL_SESS_CACHE_SERVER);
     SSL_CTX_sess_set_cache_size(context_.get(), static_cast<long>(capacity));
   }
 
-  /// Turns resumption off: no tickets, no session cache.
+  /// Turns resumption off: no tickets, no session cache, until
+  /// `use_session_cache` turns it on again.
   template <Role Q = R, detail::only_for<Q, R, Role::server> = 0>
   void disable_resumption() noexcept {
-    if (!context_) return;
+    detail::ContextState* state = this->state();
+    if (!state) return;
 
+    if (!state->ticket_count_before_disable) {
+      state->ticket_count_before_disable =
+          SSL_CTX_get_num_tickets(context_.get());
+    }
     SSL_CTX_set_options(context_.get(), SSL_OP_NO_TICKET);
     SSL_CTX_set_session_cache_mode(context_.get(), SSL_SESS_CACHE_OFF);
     SSL_CTX_set_num_tickets(context_.get(), 0);
@@ -798,17 +818,27 @@ class Context {
 
   /// Lets clients that resume a TLS 1.3 session send up to `max_bytes` of
   /// early data (0-RTT) with their first flight; `accept` decides per
-  /// handshake. Off by default.
+  /// handshake. Off by default. The tickets that allow it are sent after
+  /// handshakes made once this is on.
   ///
-  /// Early data can be replayed: an attacker who recorded it can send it
-  /// again, and the server cannot tell. OpenSSL refuses a ticket's early
-  /// data the second time within this context's own session cache, but not
-  /// across servers, restarts or a full cache. Act on early data only when
+  /// To keep recorded early data from being replayed, OpenSSL then makes
+  /// this context's TLS 1.3 tickets single-use and stateful: a ticket is a
+  /// reference into this context's session cache, which the first
+  /// resumption with it, with early data or without, removes. So a ticket
+  /// resumes once, and only through this Context. Another server context,
+  /// even one sharing `use_ticket_keys`, this server after a restart, a
+  /// ticket already used (a replay), one pushed out of the full cache, and
+  /// one issued before this call all get a full handshake instead, with
+  /// the early data rejected; the client writes it again after the
+  /// handshake. A client resumes its next connection with the session of
+  /// its last one (`current_session`), not with one it saved earlier.
+  ///
+  /// What this cannot stop: a client whose connection broke may send the
+  /// same request again in a new connection, and an attacker who holds back
+  /// the server's answer can make it do so. Act on early data only when
   /// doing it twice is harmless (an idempotent read), or defer acting until
   /// `read_plaintext` reports data that is not early
-  /// (`ReadResult::early_data` false). The tickets that allow it are sent
-  /// after handshakes made once this is on. A replayed ticket gets a full
-  /// handshake, with its early data rejected.
+  /// (`ReadResult::early_data` false).
   template <Role Q = R, detail::only_for<Q, R, Role::server> = 0>
   void enable_early_data(std::uint32_t max_bytes, EarlyDataCallback accept) {
     detail::ContextState* state = this->state();

@@ -9,6 +9,7 @@
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -57,6 +58,10 @@ struct ContextState {
   bool alpn_refuse_mismatch = true;
 
   std::function<bool(std::string_view server_name)> early_data_callback;
+
+  // Server: the TLS 1.3 ticket count disable_resumption replaced with 0,
+  // for use_session_cache to put back; empty once the count is set again.
+  std::optional<std::size_t> ticket_count_before_disable;
 
   KeyLogCallback key_log;
 
