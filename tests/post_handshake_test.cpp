@@ -526,3 +526,29 @@ TEST_CASE("a client certificate request fails when the client disallows it",
   CHECK_FALSE(ends.server.failure());
   CHECK(ends.loopback.send_to_client("still open") == "still open");
 }
+
+TEST_CASE("a client certificate request for none is refused",
+          "[post_handshake][client_certificate][tls13][errors]") {
+  const PostHandshakeAuthContexts contexts(TlsVersion::tls1_3);
+  Ends ends(contexts.client, contexts.server);
+  ends.loopback.handshake();
+  const std::size_t pending = membio::pending_ciphertext(ends.server);
+  std::error_code code;
+
+  CHECK(membio::request_client_certificate(ends.server,
+                                           membio::ClientCertificate::none,
+                                           code) == membio::Status::closed);
+  INFO("server: " << ends.server.last_error_message());
+  CHECK(code == membio::errc::invalid_argument);
+  CHECK(contains(ends.server.last_error_message(),
+                 "request client certificate: ClientCertificate::none "
+                 "requests nothing"));
+  CHECK(membio::pending_ciphertext(ends.server) == pending);
+  CHECK_THROWS_AS(membio::request_client_certificate(
+                      ends.server, membio::ClientCertificate::none),
+                  membio::error);
+
+  CHECK_FALSE(ends.server.failure());
+  CHECK(ends.loopback.send_to_server("still open") == "still open");
+  CHECK_FALSE(ends.server.peer_certificate());
+}

@@ -184,8 +184,10 @@ Status renegotiate(Channel<R>& channel) {
 /// holds it. With `ClientCertificate::required`, a client that sends none
 /// fails the server's read.
 ///
-/// Errors (not fatal): `errc::unsupported_by_version` on TLS 1.2; OpenSSL's
-/// "extension not received" when the client does not allow it.
+/// Errors (not fatal): `errc::invalid_argument` for
+/// `ClientCertificate::none`, which would ask for nothing;
+/// `errc::unsupported_by_version` on TLS 1.2; OpenSSL's "extension not
+/// received" when the client does not allow it.
 inline Status request_client_certificate(Channel<server>& channel,
                                          ClientCertificate mode,
                                          std::error_code& code) {
@@ -193,6 +195,12 @@ inline Status request_client_certificate(Channel<server>& channel,
   detail::ChannelCore* core = detail::ChannelAccess::core(channel);
   const char* operation = "request client certificate";
   if (!detail::established(core, operation, code)) return Status::closed;
+  if (mode == ClientCertificate::none) {
+    detail::refuse(*core, operation, errc::invalid_argument, code,
+                   "ClientCertificate::none requests nothing; use optional "
+                   "or required");
+    return Status::closed;
+  }
   if (!detail::is_tls13(*core)) {
     detail::refuse(*core, operation, errc::unsupported_by_version, code,
                    "post-handshake authentication needs TLS 1.3");
