@@ -85,3 +85,9 @@ void issue_tickets(membio::Context<membio::server>& server_ctx) {
   server_ctx.use_ticket_keys({membio::TicketKey::generate()});
   server_ctx.enable_early_data(1024, [](std::string_view) { return true; });
 }
+
+// A server keeps sessions in memory instead, or none at all.
+void keep_sessions(membio::Context<membio::server>& server_ctx) {
+  server_ctx.use_session_cache(16);
+  server_ctx.disable_resumption();
+}
