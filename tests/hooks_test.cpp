@@ -1,5 +1,6 @@
-// Tests of hooks.hpp through Context::on_key_log: key log lines in the NSS
-// format, and the callback that appends them to a file.
+// Tests of hooks.hpp through Context::on_key_log and Context::on_message:
+// key log lines in the NSS format, the callback that appends them to a
+// file, and the protocol message trace.
 #include <membio/hooks.hpp>
 
 #include <catch2/catch_test_macros.hpp>
@@ -431,4 +432,112 @@ TEST_CASE("append_key_log_to names the path it cannot open",
     CHECK(error.code() == std::errc::no_such_file_or_directory);
     CHECK(contains(error.what(), "append key log to " + path));
   }
+}
+
+namespace {
+
+// One message a side traced, kept after the callback returned.
+struct Seen {
+  bool sent = false;
+  int content_type = 0;
+  int handshake_type = -1;
+  std::string bytes;
+};
+
+// The messages one side of a connection traced.
+struct Trace {
+  std::vector<Seen> messages;
+
+  membio::MessageCallback callback() {
+    return [this](const membio::ProtocolMessage& message) {
+      messages.push_back(
+          {message.sent, message.content_type, message.handshake_type,
+           std::string(reinterpret_cast<const char*>(message.bytes.data()),
+                       message.bytes.size())});
+    };
+  }
+
+  // The handshake types of the messages sent, or received, in order.
+  std::vector<int> handshakes(bool sent) const {
+    std::vector<int> types;
+    for (const Seen& message : messages) {
+      if (message.sent == sent && message.content_type == 22) {
+        types.push_back(message.handshake_type);
+      }
+    }
+    return types;
+  }
+
+  // The bytes of the messages sent, or received, in order.
+  Lines bytes(bool sent) const {
+    Lines all;
+    for (const Seen& message : messages) {
+      if (message.sent == sent) all.push_back(message.bytes);
+    }
+    return all;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a message trace sees each handshake message both ends exchange",
+          "[hooks][message]") {
+  const TlsVersion version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
+  INFO(name_of(version));
+  Contexts contexts(version);
+  Trace client;
+  Trace server;
+  contexts.client.on_message(client.callback());
+  contexts.server.on_message(server.callback());
+
+  {
+    Connection connection(contexts);
+    connection.loopback.close();
+  }
+
+  CHECK(client.bytes(true) == server.bytes(false));
+  CHECK(server.bytes(true) == client.bytes(false));
+  const std::vector<int> client_sent = client.handshakes(true);
+  const std::vector<int> server_sent = server.handshakes(true);
+  if (version == TlsVersion::tls1_3) {
+    CHECK(client_sent == std::vector<int>{1, 20});
+    REQUIRE(server_sent.size() >= 5);
+    CHECK(std::vector<int>(server_sent.begin(), server_sent.begin() + 5) ==
+          std::vector<int>{2, 8, 11, 15, 20});
+  } else {
+    CHECK(client_sent == std::vector<int>{1, 16, 20});
+    CHECK(server_sent == std::vector<int>{2, 11, 12, 14, 4, 20});
+  }
+  REQUIRE_FALSE(client.messages.empty());
+  const Seen& last = client.messages.back();
+  CHECK(last.content_type == 21);
+  CHECK(last.handshake_type == -1);
+  CHECK(last.bytes == std::string("\x01\x00", 2));
+}
+
+TEST_CASE("a message trace that throws does not fail the connection",
+          "[hooks][message][errors]") {
+  Contexts contexts(TlsVersion::tls1_3);
+  int calls = 0;
+  contexts.client.on_message([&calls](const membio::ProtocolMessage&) {
+    ++calls;
+    throw std::runtime_error("trace full");
+  });
+
+  const Connection connection(contexts);
+
+  CHECK(calls > 0);
+  CHECK_FALSE(connection.client.failure());
+  CHECK_FALSE(contains(connection.client.last_error_message(), "trace"));
+}
+
+TEST_CASE("an empty message trace turns the trace off", "[hooks][message]") {
+  Contexts contexts(TlsVersion::tls1_3);
+  Trace trace;
+  contexts.client.on_message(trace.callback());
+  contexts.client.on_message({});
+
+  const Connection connection(contexts);
+
+  CHECK(trace.messages.empty());
 }

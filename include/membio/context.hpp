@@ -876,6 +876,15 @@ class Context {
         context_.get(), enabled ? &detail::key_log_trampoline : nullptr);
   }
 
+  /// Hands `callback` each handshake message and alert that channels of
+  /// this context send or receive, as OpenSSL's message callback reports
+  /// them; an empty callback turns it off. See `MessageCallback`.
+  void on_message(MessageCallback callback) {
+    if (detail::ContextState* state = this->state()) {
+      state->message_trace = std::move(callback);
+    }
+  }
+
   /// Bounds what each channel made from now on may buffer; see `Limits`
   /// for each bound and its default. Channels made earlier keep theirs.
   void set_limits(const Limits& limits) noexcept {

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "bytes.hpp"
 #include "certificate.hpp"
 #include "error.hpp"
 
@@ -57,6 +58,33 @@ using VerifyCallback = std::function<bool(const VerifyStep&)>;
 /// the handshake goes on, and no error message mentions it. A callback that
 /// must not lose lines should keep its own record of what failed.
 using KeyLogCallback = std::function<void(std::string_view line)>;
+
+/// One TLS protocol message that a channel sent or received.
+struct ProtocolMessage {
+  /// True when this side sent it, false when it came from the peer.
+  bool sent = false;
+
+  /// Its record content type: 21 alert, 22 handshake.
+  int content_type = 0;
+
+  /// For a handshake message its type, as RFC 8446 and RFC 5246 number
+  /// them (1 client_hello, 2 server_hello, 4 new_session_ticket, 8
+  /// encrypted_extensions, 11 certificate, 12 server_key_exchange, 13
+  /// certificate_request, 14 server_hello_done, 15 certificate_verify, 16
+  /// client_key_exchange, 20 finished, 24 key_update); -1 otherwise.
+  int handshake_type = -1;
+
+  /// The message without its record header, decrypted; valid only during
+  /// the call.
+  ConstBytes bytes;
+};
+
+/// Sees each handshake message and alert a channel sends or receives, in
+/// order; application data and change_cipher_spec are not traced. It runs
+/// inside the call that sent or read the message, on the channel's thread,
+/// and must not call back into that channel. It only watches: an exception
+/// it throws is caught and dropped, and the connection goes on.
+using MessageCallback = std::function<void(const ProtocolMessage& message)>;
 
 namespace detail {
 

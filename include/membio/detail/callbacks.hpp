@@ -64,6 +64,7 @@ struct ContextState {
   std::optional<std::size_t> ticket_count_before_disable;
 
   KeyLogCallback key_log;
+  MessageCallback message_trace;
 
   // Ticket keys change while other threads' handshakes read them.
   std::shared_mutex ticket_lock;
@@ -223,17 +224,30 @@ inline void info_trampoline(const SSL* ssl, int where, int value) {
   notes->alert_sent = (where & SSL_CB_WRITE) != 0;
 }
 
-// Counts the KeyUpdate messages the peer sends; OpenSSL answers them itself
-// and has no other way to tell.
+// Counts the KeyUpdate messages the peer sends, which OpenSSL answers itself
+// and has no other way to tell, and hands the messages to the context's
+// trace. OpenSSL also reports record headers and TLS 1.3 inner content
+// types here, which are not messages, and change_cipher_spec only when
+// sent, so those are left out.
 inline void message_trampoline(int write_p, int, int content_type,
                                const void* message, std::size_t size, SSL* ssl,
                                void*) {
   ChannelNotes* notes = channel_notes(ssl);
   const auto* bytes = static_cast<const unsigned char*>(message);
-  if (notes && !write_p && content_type == SSL3_RT_HANDSHAKE && size > 0 &&
-      bytes[0] == SSL3_MT_KEY_UPDATE) {
+  const bool handshake = content_type == SSL3_RT_HANDSHAKE && size > 0;
+  if (notes && !write_p && handshake && bytes[0] == SSL3_MT_KEY_UPDATE) {
     ++notes->key_updates_received;
   }
+
+  const ContextState* state = context_state_of(ssl);
+  if (!state || !state->message_trace ||
+      (!handshake && content_type != SSL3_RT_ALERT)) {
+    return;
+  }
+  const ProtocolMessage traced{write_p != 0, content_type,
+                               handshake ? bytes[0] : -1,
+                               ConstBytes(message, size)};
+  observe([&] { state->message_trace(traced); });
 }
 
 inline int server_name_trampoline(SSL* ssl, int* alert, void*) {
