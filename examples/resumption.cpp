@@ -4,9 +4,10 @@
 // restores those bytes, sends its request as early data together with its
 // very first message, and resumes the session without a certificate.
 //
-// Run it with no arguments. It counts the ciphertext each handshake moves,
-// in bytes and in flights (one flight: everything one side sends before it
-// waits for the other), and prints both handshakes side by side.
+// Run it with no arguments. It counts what each handshake moves each way:
+// ciphertext bytes, flights (one flight: everything one side sends before
+// it waits for the other) and handshake messages, which a message trace on
+// the client's context names; then it prints both handshakes side by side.
 #include <membio/membio.hpp>
 
 #include <cstddef>
@@ -22,10 +23,12 @@ using membio::Channel;
 using membio::Role;
 using membio::Status;
 
-// The ciphertext that went one way: its bytes and how many flights.
+// What went one way: ciphertext bytes, flights, and the type of each
+// handshake message in order.
 struct Traffic {
   std::size_t bytes = 0;
   std::size_t flights = 0;
+  std::vector<int> messages;
 };
 
 // What one connection moved each way, and what came of it.
@@ -126,6 +129,32 @@ const char* name_of(membio::EarlyData early_data) {
   return "unknown";
 }
 
+// The name RFC 8446 gives a TLS 1.3 handshake message type.
+const char* message_name(int type) {
+  switch (type) {
+    case 1:
+      return "ClientHello";
+    case 2:
+      return "ServerHello";
+    case 4:
+      return "NewSessionTicket";
+    case 5:
+      return "EndOfEarlyData";
+    case 8:
+      return "EncryptedExtensions";
+    case 11:
+      return "Certificate";
+    case 13:
+      return "CertificateRequest";
+    case 15:
+      return "CertificateVerify";
+    case 20:
+      return "Finished";
+    default:
+      return "other";
+  }
+}
+
 // How many more bytes `after` moved than `before` (negative: fewer).
 long difference(std::size_t before, std::size_t after) {
   return static_cast<long>(after) - static_cast<long>(before);
@@ -149,10 +178,35 @@ void print_comparison(const Report& full, const Report& resumed) {
             resumed.client_to_server.bytes);
   print_row("  flights:", full.client_to_server.flights,
             resumed.client_to_server.flights);
+  print_row("  messages:", full.client_to_server.messages.size(),
+            resumed.client_to_server.messages.size());
   print_row("server -> client:", full.server_to_client.bytes,
             resumed.server_to_client.bytes);
   print_row("  flights:", full.server_to_client.flights,
             resumed.server_to_client.flights);
+  print_row("  messages:", full.server_to_client.messages.size(),
+            resumed.server_to_client.messages.size());
+}
+
+void print_messages(const char* label, const Traffic& traffic) {
+  std::printf("%-30s", label);
+  const char* separator = "";
+  for (const int type : traffic.messages) {
+    std::printf("%s%s", separator, message_name(type));
+    separator = ", ";
+  }
+  std::printf("\n");
+}
+
+// Which handshake messages went each way: the resumed server sends no
+// Certificate and no CertificateVerify, and a client whose early data was
+// accepted ends it with EndOfEarlyData.
+void print_message_lists(const Report& full, const Report& resumed) {
+  std::printf("\nhandshake messages:\n");
+  print_messages("  full, client -> server:", full.client_to_server);
+  print_messages("  full, server -> client:", full.server_to_client);
+  print_messages("  resumed, client -> server:", resumed.client_to_server);
+  print_messages("  resumed, server -> client:", resumed.server_to_client);
 }
 
 // The resumed ClientHello carries the ticket and the early request, so the
@@ -232,17 +286,31 @@ void run() {
   membio::Context<membio::client> client_context;
   client_context.trust_pem(identity.certificate_chain_pem);
 
-  // 2. A full handshake, then the session saved as bytes.
+  // 2. A message trace counts the handshake messages as the client sees
+  //    them: those it sends went to the server, those it receives came
+  //    from it. Alerts, such as close_notify, are not handshake messages.
   Report full;
+  Report resumed;
+  Report* counting = &full;
+  client_context.on_message(
+      [&counting](const membio::ProtocolMessage& message) {
+        if (message.handshake_type < 0) return;
+        Traffic& way = message.sent ? counting->client_to_server
+                                    : counting->server_to_client;
+        way.messages.push_back(message.handshake_type);
+      });
+
+  // 3. A full handshake, then the session saved as bytes.
   const std::vector<unsigned char> saved =
       first_connection(client_context, server_context, full);
 
-  // 3. A new channel resumes from the bytes and sends early data.
-  Report resumed;
+  // 4. A new channel resumes from the bytes and sends early data.
+  counting = &resumed;
   second_connection(client_context, server_context, saved, resumed);
 
-  // 4. Side by side.
+  // 5. Side by side.
   print_comparison(full, resumed);
+  print_message_lists(full, resumed);
   print_difference(full, resumed);
 }
 
