@@ -395,7 +395,7 @@ TEST_CASE("a record longer than 2^14 + 256 bytes fails with record overflow",
   }
 }
 
-TEST_CASE("a TLS 1.3 record one byte over 2^14 + 256 fails with record overflow",
+TEST_CASE("a TLS 1.3 record a byte over 2^14 + 256 fails with record overflow",
           "[hostile][record][tls13]") {
   // The bound is exact: a record of 2^14 + 256 bytes is read and fails only
   // its authentication, one byte more fails its length.

@@ -539,7 +539,8 @@ TEST_CASE("a peer asking for endless key updates cannot grow the output",
   // The client asks for updates; the server reads but never drains.
   std::size_t requests = 0;
   while (!code && requests < 100000) {
-    (void)membio::request_key_update(pair.client, membio::KeyUpdate::both_sides);
+    (void)membio::request_key_update(pair.client,
+                                     membio::KeyUpdate::both_sides);
     membio::feed(pair.server, membio::drain_all(pair.client), code);
     if (!code) ++requests;
     (void)read_all(pair.server);

@@ -39,8 +39,9 @@ per_unit() {
 }
 
 ratio() {
-  awk -v them="$1" -v us="$2" \
-    'BEGIN { if (us > 0 && them > 0) printf "%.2fx", them / us; else print "-" }'
+  awk -v them="$1" -v us="$2" 'BEGIN {
+    if (us > 0 && them > 0) printf "%.2fx", them / us; else print "-"
+  }'
 }
 
 echo "| workload | unit | membio | membio zero-copy | raw OpenSSL | GnuTLS |" \
