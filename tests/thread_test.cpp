@@ -1,7 +1,8 @@
 // Tests of the threading contract that context.hpp and channel.hpp state:
-// one client and one server context shared by many threads at once, ticket
-// keys rotated while other threads use them, contexts configured on one
-// thread and used on others, channels handed from thread to thread.
+// one client and one server context shared by many threads at once, for
+// resumptions and for full handshakes alone, ticket keys rotated while
+// other threads use them, contexts configured on one thread and used on
+// others, channels handed from thread to thread.
 #include <membio/membio.hpp>
 
 #include <catch2/catch_test_macros.hpp>
@@ -222,6 +223,7 @@ struct Report {
 // How a worker picks sessions and what it demands of them.
 struct Workload {
   int connections = connections_per_thread;
+  bool offer_sessions = true;     // Off: every connection a full handshake.
   bool share_sessions = true;     // Offer other threads' sessions too.
   bool expect_resumption = true;  // Every offered session must resume.
   std::atomic<int>* finished = nullptr;  // Counts connections, if set.
@@ -233,6 +235,7 @@ const Bytes* choose_session(int thread, int index, TlsVersion version,
                             const Workload& workload, const Shelf& shelf,
                             const std::array<Bytes, 2>& own, Bytes& borrowed) {
   const Bytes& mine = own[version == TlsVersion::tls1_3 ? 0 : 1];
+  if (!workload.offer_sessions) return nullptr;
   if (workload.share_sessions && index % 3 == 2) {
     borrowed = shelf.take((thread + 1) % thread_count, version);
     if (!borrowed.empty()) return &borrowed;
@@ -360,6 +363,34 @@ TEST_CASE(
   }
   CHECK(tally.key_log_lines.load() == expected_key_log_lines);
   CHECK(tally.verify_calls.load() == expected_verify_calls);
+}
+
+TEST_CASE(
+    "eight threads share one client and one server context for full "
+    "handshakes, each verifying the server's certificate, and transfers",
+    "[thread]") {
+  Tally tally;
+  const Context<membio::client> client_context = counted_client(tally);
+  const Context<membio::server> server_context = counted_server(tally);
+  Workload workload;
+  workload.offer_sessions = false;
+
+  const std::vector<Report> reports =
+      run_workers(thread_count, client_context, server_context, workload);
+
+  for (const Report& report : reports) {
+    CHECK(report.failures == std::vector<std::string>{});
+    CHECK(report.connections == connections_per_thread);
+    CHECK(report.bytes_to_server == bytes_per_thread);
+    CHECK(report.bytes_to_client == bytes_per_thread);
+    CHECK(report.resumed == 0);
+    CHECK(report.verify_calls_seen ==
+          verify_calls_per_full_handshake * connections_per_thread);
+    CHECK(report.key_log_lines_seen == report.expected_key_log_lines);
+  }
+  const long handshakes = long{connections_per_thread} * thread_count;
+  CHECK(tally.verify_calls.load() ==
+        verify_calls_per_full_handshake * handshakes);
 }
 
 TEST_CASE(
