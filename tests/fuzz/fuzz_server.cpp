@@ -3,9 +3,10 @@
 // crash, leak or spin, and must report every problem as an error code.
 //
 // Seeds (from make_corpus) are real clients' flights against the same
-// server, with randomness fixed per input (see Random), so they complete
-// the handshake and reach application data, key updates, renegotiation and
-// close_notify when replayed.
+// server, with randomness and the clock fixed (see Random and time), so
+// they complete the handshake and reach application data, key updates,
+// renegotiation and close_notify when replayed; some resume a session from
+// a ticket sealed with the fixed key, with early data.
 #include <cstddef>
 #include <cstdint>
 

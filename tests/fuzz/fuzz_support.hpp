@@ -18,10 +18,25 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <membio/membio.hpp>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
+
+// OpenSSL 3.0 reads the clock with time() alone: when a session was made,
+// how old a ticket is (early data is refused past ten seconds of skew) and
+// whether it expired, whether a certificate is valid. Defined here, this
+// time() replaces the C library's for the whole process (the sanitizers'
+// own is weak), so that a ticket recorded into a seed, or made by one step
+// of an input, is as old in every run. Each fuzz program is one source file
+// that includes this header, so the definition appears once per program.
+extern "C" std::time_t time(std::time_t* out) noexcept {
+  const std::time_t fixed = 1893456000;  // 2030-01-01T00:00:00Z
+  if (out) *out = fixed;
+  return fixed;
+}
 
 namespace membio::fuzz {
 
@@ -121,10 +136,28 @@ inline const Identities& identities() {
   return made;
 }
 
+/// The key every fuzz server seals its tickets with: fixed, so that a
+/// ticket sealed in one run, or by one server, opens in another.
+inline TicketKey fixed_ticket_key() {
+  TicketKey key;
+  key.name.fill(0x6e);
+  key.aes_key.fill(0x61);
+  key.hmac_key.fill(0x68);
+  return key;
+}
+
+/// The most early data (0-RTT) a fuzz server takes from one client.
+inline constexpr std::uint32_t max_early_data = 2048;
+
 /// The server side fuzz_server runs and the corpus generator records
 /// against: both versions, a client certificate asked for when
-/// `ask_certificate`, ALPN, renegotiation allowed, and no resumption, so
-/// that no session cached by one input changes how the next one runs.
+/// `ask_certificate`, ALPN, renegotiation allowed, and resumption by
+/// tickets sealed with the fixed key.
+///
+/// OpenSSL's session cache is off: a TLS 1.2 client that sends no ticket
+/// extension gets a session ID, and the cached session would let a later
+/// input resume it, so that an input would run differently after another.
+/// Tickets carry the whole session and keep every input independent.
 inline Context<server> make_server_context(const Identity& identity,
                                            bool ask_certificate = true) {
   Context<server> context;
@@ -138,8 +171,20 @@ inline Context<server> make_server_context(const Identity& identity,
                              AlpnMismatch::continue_without);
   context.set_groups("X25519:P-256");
   context.enable_renegotiation();
-  context.disable_resumption();
+  context.use_ticket_keys({fixed_ticket_key()});
+  SSL_CTX_set_session_cache_mode(context.native_handle(), SSL_SESS_CACHE_OFF);
   return context;
+}
+
+/// Lets clients that resume send early data, and takes a ticket's early
+/// data however often it comes. OpenSSL's replay protection would keep each
+/// TLS 1.3 ticket in the session cache and honour it once, so an input
+/// would resume the first time it runs and not the next; fuzz_sequence
+/// fuzzes that protection with a server context of its own per input.
+inline void accept_replayed_early_data(Context<server>& context) {
+  context.enable_early_data(max_early_data,
+                            [](std::string_view) { return true; });
+  SSL_CTX_set_options(context.native_handle(), SSL_OP_NO_ANTI_REPLAY);
 }
 
 /// The client side fuzz_client runs: both versions, trusts both
@@ -157,16 +202,25 @@ inline Context<client> make_client_context() {
   return context;
 }
 
-/// The contexts fuzz_server and fuzz_client use, made once per process.
+/// The servers fuzz_server runs: make_server_context's, taking early data.
+inline Context<server> make_early_data_server(const Identity& identity) {
+  Context<server> context = make_server_context(identity);
+  accept_replayed_early_data(context);
+  return context;
+}
+
+/// The contexts fuzz_server and fuzz_client use, and the session that
+/// fuzz_client's resuming inputs offer, made once per process.
 struct Contexts {
-  Context<server> ec_server = make_server_context(identities().ec);
-  Context<server> rsa_server = make_server_context(identities().rsa);
+  Context<server> ec_server = make_early_data_server(identities().ec);
+  Context<server> rsa_server = make_early_data_server(identities().rsa);
   Context<client> verifying_client = make_client_context();
   Context<client> insecure_client = [] {
     Context<client> context = make_client_context();
     context.insecure_skip_verification();
     return context;
   }();
+  Session session;
 };
 
 /// Runs a whole connection over `client` and `server` once, so that
@@ -184,6 +238,22 @@ inline void warm_up(const Context<client>& client_context,
   loopback.close();
 }
 
+/// A session of `client_context` with `server_context`, in the newest
+/// version both allow, made from the fixed random bytes and clock: the same
+/// bytes in every process, so that a recorded resumption replays.
+inline Session fixed_session(const Context<client>& client_context,
+                             const Context<server>& server_context) {
+  Random::reset();
+  Channel<client> client_channel(client_context, "localhost");
+  Channel<server> server_channel(server_context);
+  Loopback loopback(client_channel, server_channel);
+  loopback.handshake();
+
+  // The tickets come before these bytes, so reading them takes the tickets.
+  require(loopback.send_to_client("ticket") == "ticket", "tickets arrive");
+  return current_session(client_channel);
+}
+
 /// Installs the fixed random bytes, then makes and warms up the contexts;
 /// the first call does the work.
 inline const Contexts& contexts() {
@@ -192,9 +262,30 @@ inline const Contexts& contexts() {
     Contexts contexts;
     warm_up(contexts.verifying_client, contexts.ec_server);
     warm_up(contexts.verifying_client, contexts.rsa_server);
+    contexts.session =
+        fixed_session(contexts.verifying_client, contexts.ec_server);
     return contexts;
   }();
   return made;
+}
+
+/// The early data fuzz_client's resuming inputs send with the ClientHello.
+inline constexpr std::string_view early_message = "early data, replayable";
+
+/// Makes fuzz_client's client send its first flight, which no input
+/// changes: with `resume`, the fixed session offered and early_message
+/// written as early data, then the ClientHello.
+inline void start_client(Channel<client>& channel, bool resume) {
+  std::error_code code;
+  if (resume) {
+    restore_session(channel, contexts().session, code);
+    require(!code, "the fixed session restores");
+    (void)write_early_plaintext(channel, early_message, code);
+    require(!code, "early data goes with the ClientHello");
+  }
+
+  const Status status = handshake(channel, code);
+  require(!code && status == Status::send_output, "ClientHello made");
 }
 
 /// The input of fuzz_server and fuzz_client: a header, then ciphertext.
@@ -213,6 +304,9 @@ struct FedInput {
   // fuzz_server: the RSA server; fuzz_client: a client that skips
   // verification, so that a hostile certificate reaches the accessors.
   static constexpr std::uint8_t variant = 0x40;
+  // fuzz_client: the client offers the fixed session and sends
+  // early_message as early data.
+  static constexpr std::uint8_t resume = 0x80;
 
   std::uint8_t options = 0;
   std::vector<std::size_t> piece_sizes;
@@ -297,7 +391,8 @@ class Watch {
     require(result.size <= capacity, "a read fits its buffer");
     require((result.size > 0) == (result.status == Status::done),
             "a read returns done exactly when it read bytes");
-    require(!result.early_data, "no early data without a resumed session");
+    require(!result.early_data || (R == Role::server && channel_.resumed()),
+            "early data only reaches a server that resumed a session");
     if (result.size > 0) {
       after(code);
       require(!code, "a read that returns bytes reports no error");
@@ -485,35 +580,57 @@ class FedDriver {
 };
 
 /// The operations of a fuzz_sequence program. Each step is an opcode byte
-/// (the operation in bits 0-3, a small argument in bits 4-6, the side in
-/// bit 7: 0 client, 1 server), then the operation's own argument bytes.
+/// (the operation in bits 0-4, modulo the count; a small argument in bits
+/// 5-6; the side in bit 7: 0 client, 1 server), then the operation's own
+/// argument bytes.
 enum class Op : std::uint8_t {
-  feed,          // 1 byte: how many bytes in flight to feed (0: all)
-  drain,         // 1 byte: how many bytes to drain (0: all)
-  read,          // 1 byte: buffer size (0: 16384)
-  read_all,      // read_plaintext_into until it stops
-  write,         // 2 bytes: plaintext size, big-endian, modulo 20001
-  handshake,     //
-  shuttle,       // drain, feed and drive both sides once
-  key_update,    // argument bit 0: ask the peer to update too
-  close,         //
-  feed_eof,      //
-  corrupt,       // argument: 0 flip, 1 insert, 2 drop; 2 bytes offset, 1 value
-  renegotiate,   //
-  request_cert,  // server only; argument bit 0: required
-  inspect,       // the accessors, an exporter, a saved session
+  feed,            // 1 byte: how many bytes in flight to feed (0: all)
+  drain,           // 1 byte: how many bytes to drain (0: all)
+  read,            // 1 byte: buffer size (0: 16384)
+  read_all,        // read_plaintext_into until it stops
+  write,           // 2 bytes: size, big-endian, modulo 20001; argument
+                   // bit 0: leave small writes gathered (no peek at the
+                   // output, which would seal them)
+  handshake,       //
+  shuttle,         // drain, feed and drive both sides once
+  key_update,      // argument bit 0: ask the peer to update too
+  close,           //
+  feed_eof,        //
+  corrupt,         // argument: 0 flip, 1 insert, 2 drop; 2 bytes offset, 1
+                   // value
+  renegotiate,     //
+  request_cert,    // server only; argument bit 0: required
+  inspect,         // the accessors, an exporter, a saved session
+  flush,           //
+  incoming_space,  // 1 byte n: ask for n * n bytes, fill them from the
+                   // bytes in flight, commit; argument 1: commit one more
+                   // than offered, 2: drain in between, 3: handshake in
+                   // between (the commit is then refused)
+  outgoing_view,   // 1 byte n: send n * n bytes of the view (0: all);
+                   // argument bit 0: first consume one more than the view
+                   // holds (refused), bit 1: consume in two halves
+  resume,          // client's session to a new pair; argument bit 0: as
+                   // bytes, bit 1: first offer it to a channel for
+                   // another name (refused)
+  write_early,     // client only; 1 byte n: n * 16 bytes of early data
+  repeat,          // 1 byte n: run the next step (n + 1) << (2 * argument)
+                   // times
   count
 };
 
 /// The header byte of a fuzz_sequence program: bits 0-1 choose the client
 /// (TLS 1.3, or TLS 1.2 with AES-GCM, AES-CBC or ChaCha20), bit 2 starts
-/// from a finished handshake instead of none.
+/// from a finished handshake instead of none, bit 3 turns write coalescing
+/// off, bit 4 chooses a server that takes early data and refuses replays,
+/// made for this input alone.
 struct SequenceHeader {
   static constexpr std::uint8_t tls13 = 0;
   static constexpr std::uint8_t tls12_gcm = 1;
   static constexpr std::uint8_t tls12_cbc = 2;
   static constexpr std::uint8_t tls12_chacha = 3;
   static constexpr std::uint8_t connected = 4;
+  static constexpr std::uint8_t no_coalescing = 8;
+  static constexpr std::uint8_t early_data_server = 16;
 };
 
 /// Writes fuzz_sequence programs; the corpus generator's seeds.
@@ -523,7 +640,7 @@ class ProgramWriter {
 
   ProgramWriter& step(Op op, Role side, std::uint8_t argument = 0) {
     bytes_.push_back(static_cast<std::uint8_t>(
-        static_cast<unsigned>(op) | (argument & 7u) << 4 |
+        static_cast<unsigned>(op) | (argument & 3u) << 5 |
         (side == Role::server ? 0x80u : 0u)));
     return *this;
   }
@@ -533,8 +650,9 @@ class ProgramWriter {
     return *this;
   }
 
-  ProgramWriter& write(Role side, std::uint16_t size) {
-    step(Op::write, side);
+  ProgramWriter& write(Role side, std::uint16_t size,
+                       std::uint8_t argument = 0) {
+    step(Op::write, side, argument);
     byte(static_cast<std::uint8_t>(size >> 8));
     return byte(static_cast<std::uint8_t>(size & 0xff));
   }

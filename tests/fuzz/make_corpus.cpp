@@ -5,11 +5,13 @@
 //
 // fuzz_server's seeds are everything real clients sent to the very server
 // fuzz_server runs; fuzz_client's are everything real servers sent to its
-// very client, which says the same ClientHello. Randomness is fixed per
-// connection (see Random), so each seed is replayed here through the
+// very client, which says the same ClientHello. Some resume a session
+// with early data: fuzz_server's from a ticket recorded here, fuzz_client's
+// the fixed session. Randomness is fixed per connection and the clock for
+// good (see Random and time), so each seed is replayed here through the
 // target's own driver and must finish the handshake and deliver the
-// plaintext: a seed that stopped at the first flight would waste the
-// fuzzer's time. fuzz_sequence's seeds are small programs.
+// plaintext, early data included: a seed that stopped at the first flight
+// would waste the fuzzer's time. fuzz_sequence's seeds are small programs.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -69,8 +71,8 @@ Context<client> client_peer(const Peer& peer) {
   return context;
 }
 
-// A server to record fuzz_client's seeds with. It sends session tickets,
-// which fuzz_server's own server does not.
+// A server to record fuzz_client's seeds with. Its tickets are sealed with
+// the fixed key, so it resumes the fixed session, and takes its early data.
 Context<server> server_peer(const Peer& peer) {
   const fuzz::Identities& identities = fuzz::identities();
   const Identity& identity = peer.rsa ? identities.rsa : identities.ec;
@@ -81,18 +83,25 @@ Context<server> server_peer(const Peer& peer) {
   context.request_client_certificate(peer.ask);
   context.set_alpn_protocols({"h2"}, AlpnMismatch::continue_without);
   configure_common(context, peer);
+  context.use_ticket_keys({fuzz::fixed_ticket_key()});
+  fuzz::accept_replayed_early_data(context);
   return context;
 }
+
+// What a client does before its handshake: offer a session, write early
+// data.
+using Prelude = std::function<void(Channel<client>&)>;
 
 // A client and a server connected in memory, each drawing from its own
 // random stream, with everything each one sends recorded.
 class Recorder {
  public:
   Recorder(const Context<client>& client_context,
-           const Context<server>& server_context) {
+           const Context<server>& server_context, const Prelude& prelude = {}) {
     Random::reset();
     Random::use(Stream::client);
     client_.emplace(client_context, "localhost");
+    if (prelude) prelude(*client_);
     Random::use(Stream::server);
     server_.emplace(server_context);
     pump();
@@ -152,11 +161,13 @@ class Recorder {
 };
 
 // What the recorded side does after the handshake; plaintext it writes is
-// counted, so that replays can be checked.
+// counted, so that replays can be checked. With `resume`, the client first
+// offers a session from an earlier connection, with early data on TLS 1.3.
 struct Script {
   bool key_update = false;       // TLS 1.3, asking the peer to update too.
   bool renegotiate = false;      // TLS 1.2.
   bool ask_certificate = false;  // TLS 1.3 server: post-handshake auth.
+  bool resume = false;
 };
 
 const std::string first_message = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
@@ -233,7 +244,7 @@ void check_client_seed(const Bytes& seed, std::size_t plaintext) {
                               ? contexts.insecure_client
                               : contexts.verifying_client,
                           "localhost");
-  (void)handshake(channel);
+  fuzz::start_client(channel, (input.options & FedInput::resume) != 0);
   (void)drain_all(channel);
   const fuzz::FedOutcome outcome =
       fuzz::FedDriver<client>(channel, input).run();
@@ -242,12 +253,32 @@ void check_client_seed(const Bytes& seed, std::size_t plaintext) {
           "a fuzz_client seed replays to the end");
 }
 
+// A session of `client_context` with `server_context` to offer, and with
+// TLS 1.3 early data to send: the prelude of a resuming client.
+Prelude resumption(const Context<client>& client_context,
+                   const Context<server>& server_context) {
+  const Session session = fuzz::fixed_session(client_context, server_context);
+  return [session](Channel<client>& channel) {
+    restore_session(channel, session);
+    if (SSL_SESSION_get_protocol_version(session.native_handle()) ==
+        TLS1_3_VERSION) {
+      (void)write_early_plaintext(channel, fuzz::early_message);
+    }
+  };
+}
+
 // Records a client talking to fuzz_server's server, and saves what it sent.
 void server_seed(CorpusWriter& writer, const std::string& name,
                  const Peer& peer, const Script& script) {
   const fuzz::Contexts& contexts = fuzz::contexts();
-  Recorder recorder(client_peer(peer),
-                    peer.rsa ? contexts.rsa_server : contexts.ec_server);
+  const Context<client> client_context = client_peer(peer);
+  const Context<server>& server_context =
+      peer.rsa ? contexts.rsa_server : contexts.ec_server;
+  const Prelude prelude =
+      script.resume ? resumption(client_context, server_context) : Prelude();
+  const bool early = script.resume && peer.maximum == TlsVersion::tls1_3;
+
+  Recorder recorder(client_context, server_context, prelude);
   recorder.on_client([](Channel<client>& channel) {
     (void)write_plaintext(channel, first_message);
   });
@@ -265,7 +296,8 @@ void server_seed(CorpusWriter& writer, const std::string& name,
     (void)close(channel);
   });
 
-  const std::size_t plaintext = first_message.size() + second_message.size();
+  const std::size_t plaintext = first_message.size() + second_message.size() +
+                                (early ? fuzz::early_message.size() : 0);
   for (const Framing& framing : framings) {
     const auto options = static_cast<std::uint8_t>(
         framing.options | (peer.rsa ? FedInput::variant : 0));
@@ -283,7 +315,10 @@ void client_seed(CorpusWriter& writer, const std::string& name,
                  const Peer& peer, const Script& script,
                  bool insecure = false) {
   const fuzz::Contexts& contexts = fuzz::contexts();
-  Recorder recorder(contexts.verifying_client, server_peer(peer));
+  const Prelude prelude = [&script](Channel<client>& channel) {
+    fuzz::start_client(channel, script.resume);
+  };
+  Recorder recorder(contexts.verifying_client, server_peer(peer), prelude);
   recorder.on_server([](Channel<server>& channel) {
     (void)write_plaintext(channel, first_message);
   });
@@ -310,7 +345,8 @@ void client_seed(CorpusWriter& writer, const std::string& name,
   for (const Framing& framing : framings) {
     for (const bool variant : {false, insecure}) {
       const auto options = static_cast<std::uint8_t>(
-          framing.options | (variant ? FedInput::variant : 0));
+          framing.options | (variant ? FedInput::variant : 0) |
+          (script.resume ? FedInput::resume : 0));
       const Bytes seed =
           FedInput::encode(options, framing.pieces, recorder.sent_by_server());
       check_client_seed(seed, plaintext);
@@ -365,6 +401,10 @@ void server_seeds(CorpusWriter& writer) {
                      peer.identity = true;
                    }),
               {});
+  server_seed(writer, "tls13_resumed_early_data", tls13(),
+              {false, false, false, true});
+  server_seed(writer, "tls12_resumed", tls12("ECDHE-ECDSA-AES128-GCM-SHA256"),
+              {false, false, false, true});
 }
 
 void client_seeds(CorpusWriter& writer) {
@@ -394,6 +434,8 @@ void client_seeds(CorpusWriter& writer) {
       writer, "tls12_rsa_key_exchange",
       with(tls12("AES256-GCM-SHA384"), [](Peer& peer) { peer.rsa = true; }), {},
       true);
+  client_seed(writer, "tls13_resumed_early_data", tls13(),
+              {true, false, false, true}, true);
 }
 
 void sequence_seeds(CorpusWriter& writer) {
@@ -457,6 +499,50 @@ void sequence_seeds(CorpusWriter& writer) {
   early_close.write(c, 20).step(Op::close, c).step(Op::shuttle, c);
   early_close.step(Op::shuttle, c).step(Op::shuttle, c).step(Op::shuttle, c);
   save("tls13_close_before_handshake", early_close);
+
+  ProgramWriter resumption(SequenceHeader::tls13 | SequenceHeader::connected |
+                           SequenceHeader::early_data_server);
+  resumption.write(c, 300).step(Op::shuttle, c).write(s, 200);
+  resumption.step(Op::resume, c, 1).step(Op::write_early, c).byte(20);
+  resumption.write(c, 50).step(Op::shuttle, c).step(Op::shuttle, c);
+  resumption.step(Op::shuttle, c).step(Op::inspect, c).step(Op::inspect, s);
+  resumption.step(Op::resume, c, 2).step(Op::write_early, c).byte(4);
+  resumption.step(Op::shuttle, c).step(Op::shuttle, c);
+  save("tls13_resumption_early_data", resumption);
+
+  ProgramWriter resumption12(SequenceHeader::tls12_gcm |
+                             SequenceHeader::connected);
+  resumption12.write(c, 100).step(Op::shuttle, c).step(Op::resume, c, 3);
+  resumption12.step(Op::handshake, c).step(Op::shuttle, c);
+  resumption12.step(Op::shuttle, c).write(s, 30).step(Op::shuttle, c);
+  save("tls12_resumption", resumption12);
+
+  ProgramWriter zero_copy(SequenceHeader::tls13 | SequenceHeader::connected);
+  zero_copy.write(c, 3000).step(Op::outgoing_view, c, 1).byte(30);
+  zero_copy.step(Op::outgoing_view, c, 2).byte(0);
+  zero_copy.step(Op::incoming_space, s, 0).byte(40).step(Op::read_all, s);
+  zero_copy.step(Op::incoming_space, s, 2).byte(200).step(Op::read_all, s);
+  zero_copy.write(s, 100, 1).write(s, 100, 1).step(Op::flush, s);
+  zero_copy.step(Op::outgoing_view, s, 0).byte(0);
+  zero_copy.step(Op::incoming_space, c, 1).byte(10);
+  zero_copy.step(Op::incoming_space, c, 3).byte(10);
+  zero_copy.step(Op::incoming_space, c, 0).byte(255).step(Op::read, c).byte(0);
+  save("tls13_zero_copy", zero_copy);
+
+  ProgramWriter gathered(SequenceHeader::tls12_cbc | SequenceHeader::connected);
+  gathered.step(Op::repeat, c, 1).byte(15).write(c, 90, 1);
+  gathered.step(Op::key_update, c).step(Op::renegotiate, c);
+  gathered.step(Op::repeat, c).byte(40).step(Op::shuttle, c);
+  save("tls12_cbc_gathered_writes", gathered);
+
+  ProgramWriter separate(SequenceHeader::tls13 | SequenceHeader::connected |
+                         SequenceHeader::no_coalescing);
+  separate.step(Op::repeat, s).byte(99).write(s, 3);
+  separate.step(Op::key_update, s, 1).step(Op::drain, s).byte(0);
+  separate.step(Op::repeat, c, 1).byte(3).step(Op::feed, c).byte(37);
+  separate.step(Op::read, c).byte(7).step(Op::shuttle, c);
+  separate.step(Op::shuttle, c).step(Op::shuttle, c);
+  save("tls13_separate_records", separate);
 
   ProgramWriter limits(SequenceHeader::tls12_gcm | SequenceHeader::connected);
   limits.step(Op::key_update, c);
