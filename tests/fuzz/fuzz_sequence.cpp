@@ -13,6 +13,9 @@
 //   peer failed first (and sent an alert), or it wrote more early data than
 //   the session allows;
 // - a refusal that leaves a channel usable is one of the documented codes;
+// - a channel's output stays within its limit, give or take record
+//   overhead, one flight and the messages its caller asked for, however
+//   much the peer sends while nothing drains it;
 // - the zero-copy calls refuse a commit or a consume larger than offered,
 //   and move exactly the bytes they say;
 // - when nothing went wrong, pumping both sides to rest (at the end, and
@@ -64,6 +67,23 @@ Limits small_limits() {
   limits.max_outgoing_ciphertext = 64 * 1024;
   limits.max_queued_plaintext = 16 * 1024;
   return limits;
+}
+
+// How far past max_outgoing_ciphertext a channel's output may go while its
+// caller does not drain it. Plaintext under the limit grows by at most 256
+// bytes a record when sealed (header, tag, padding); handshake messages
+// and alerts are never refused: one flight of them (under 2 KiB here, plus
+// at most max_early_data of early data) and one message for each request
+// the caller made itself (a key update, close, renegotiation or
+// certificate request, each under 512 bytes).
+constexpr std::size_t record_overhead = 256;
+constexpr std::size_t flight_size = 8 * 1024;
+constexpr std::size_t own_message_size = 512;
+
+std::size_t output_bound(std::size_t own_messages) {
+  const std::size_t limit = small_limits().max_outgoing_ciphertext;
+  return limit + (limit / 16384 + 2) * record_overhead + flight_size +
+         own_messages * own_message_size;
 }
 
 // Steps one input may run, repetitions included, so that no input takes
@@ -199,10 +219,11 @@ struct Side {
   std::uint64_t received = 0;           // Plaintext bytes read.
   std::uint64_t early_written = 0;      // Client: early data taken.
   std::uint64_t early_received = 0;     // Server: early data read.
-  bool corrupted = false;               // Bytes on their way in were altered...
-  bool corrupted_early = false;         // ... before both handshakes were done.
-  bool ended = false;                   // feed_eof was called.
-  bool early_overflow = false;          // Client: more early data than allowed.
+  std::size_t own_messages = 0;  // Requests since the output was last empty.
+  bool corrupted = false;        // Bytes on their way in were altered...
+  bool corrupted_early = false;  // ... before both handshakes were done.
+  bool ended = false;            // feed_eof was called.
+  bool early_overflow = false;   // Client: more early data than allowed.
 };
 
 // A refusal that leaves the channel usable must be one of these.
@@ -264,9 +285,9 @@ class Sequence {
 
       for (; times > 0 && budget > 0; --times, --budget) {
         if (instruction.side == Role::server) {
-          dispatch<server>(instruction);
+          step<server>(instruction);
         } else {
-          dispatch<client>(instruction);
+          step<client>(instruction);
         }
         check_causes();
       }
@@ -282,6 +303,18 @@ class Sequence {
     } else {
       return *server_;
     }
+  }
+
+  template <Role R>
+  void step(const Instruction& instruction) {
+    dispatch<R>(instruction);
+
+    // Measuring the output seals what writes gathered; a write that leaves
+    // it gathered is measured by the next step on its side.
+    const bool gathered =
+        instruction.op == Op::write && (instruction.argument & 1);
+    if (!gathered) check_output<R>();
+    if (instruction.op == Op::shuttle) check_output<peer_of<R>>();
   }
 
   template <Role R>
@@ -341,6 +374,19 @@ class Sequence {
     }
   }
 
+  template <Role R>
+  void check_output() {
+    check_output<R>(pending_ciphertext(side<R>().channel));
+  }
+
+  template <Role R>
+  void check_output(std::size_t pending) {
+    Side<R>& self = side<R>();
+    if (pending == 0) self.own_messages = 0;
+    require(pending <= output_bound(self.own_messages),
+            "the output stays within its limit while nothing drains it");
+  }
+
   // Feeds up to `wanted` bytes in flight (0: all); returns how many went.
   template <Role R>
   std::size_t feed_some(std::size_t wanted) {
@@ -370,6 +416,7 @@ class Sequence {
   std::size_t drain_some(std::size_t wanted) {
     Side<R>& self = side<R>();
     const std::size_t pending = pending_ciphertext(self.channel);
+    check_output<R>(pending);
     std::vector<unsigned char> flight(wanted == 0 ? pending : wanted);
 
     std::error_code code;
@@ -469,6 +516,7 @@ class Sequence {
           pattern(Writer::client_early, self.early_written + index);
     }
 
+    ++self.own_messages;
     const bool failed_before = static_cast<bool>(self.channel.failure());
     std::error_code code;
     const Status status = write_early_plaintext(self.channel, plaintext, code);
@@ -540,6 +588,7 @@ class Sequence {
   void send_outgoing(std::uint8_t mode, std::size_t wanted) {
     Side<R>& self = side<R>();
     const std::vector<unsigned char> seen = view_of<R>();
+    check_output<R>(seen.size());
     require(pending_ciphertext(self.channel) == seen.size(),
             "the view holds all pending ciphertext");
 
@@ -598,6 +647,7 @@ class Sequence {
     const KeyUpdate which =
         argument & 1 ? KeyUpdate::both_sides : KeyUpdate::this_side;
 
+    ++self.own_messages;
     std::error_code code;
     const Status status = request_key_update(self.channel, which, code);
     self.watch.after(code, status);
@@ -607,6 +657,7 @@ class Sequence {
   template <Role R>
   void close_once() {
     Side<R>& self = side<R>();
+    ++self.own_messages;
     std::error_code code;
     const Status status = close(self.channel, code);
     self.watch.after(code, status);
@@ -653,6 +704,7 @@ class Sequence {
   template <Role R>
   void renegotiate_once() {
     Side<R>& self = side<R>();
+    ++self.own_messages;
     std::error_code code;
     const Status status = renegotiate(self.channel, code);
     self.watch.after(code, status);
@@ -665,6 +717,7 @@ class Sequence {
   void request_certificate(std::uint8_t argument) {
     const ClientCertificate mode = argument & 1 ? ClientCertificate::required
                                                 : ClientCertificate::optional;
+    ++server_->own_messages;
     std::error_code code;
     const Status status =
         request_client_certificate(server_->channel, mode, code);
