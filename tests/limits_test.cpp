@@ -708,6 +708,29 @@ TEST_CASE("an idle channel holds no buffer memory; undrained output does",
   CHECK(pair.client.buffer_memory() == 0);  // A moved-from channel.
 }
 
+TEST_CASE("a burst drained down to its last bytes leaves no peak buffer",
+          "[limits][memory]") {
+  const TlsVersion version = any_version();
+  INFO(test::name_of(version));
+  LimitedPair pair(version, {}, {});
+  connect(pair);
+  const std::string burst = pattern(1024 * 1024, 9);
+  (void)membio::write_plaintext(pair.server, burst);
+  CHECK(pair.server.buffer_memory() >= burst.size());
+
+  // A socket took all but the last bytes of the burst.
+  const std::size_t pending = membio::pending_ciphertext(pair.server);
+  Bytes stream(pending - 100);
+  CHECK(membio::drain(pair.server, stream) == stream.size());
+  CHECK(membio::pending_ciphertext(pair.server) == 100);
+  CHECK(pair.server.buffer_memory() <= 64 * kib);
+
+  const Bytes rest = membio::drain_all(pair.server);
+  stream.insert(stream.end(), rest.begin(), rest.end());
+  membio::feed(pair.client, stream);
+  CHECK((read_all(pair.client) == burst));
+}
+
 TEST_CASE("small writes that fill whole records leave no buffer behind",
           "[limits][memory][coalescing]") {
   const TlsVersion version = any_version();

@@ -21,7 +21,9 @@ namespace membio::detail {
 /// `consume`), so a socket can fill or empty it without a copy of membio's.
 ///
 /// An empty queue gives its storage back, so that an idle channel holds no
-/// buffer at all; the price is one allocation when bytes come again.
+/// buffer at all; the price is one allocation when bytes come again. A
+/// queue that a burst grew moves its few remaining bytes to a smaller block
+/// once most of it is read, so that no peak stays held.
 class ByteQueue {
  public:
   /// The unread bytes.
@@ -58,7 +60,11 @@ class ByteQueue {
   /// Drops `size` bytes from the front.
   void consume(std::size_t size) noexcept {
     begin_ += std::min(size, this->size());
-    if (begin_ == end_) clear();
+    if (begin_ == end_) {
+      clear();
+    } else if (capacity_ > kShrinkAbove && this->size() <= capacity_ / 4) {
+      shrink();
+    }
   }
 
   /// Drops everything and gives the storage back.
@@ -95,7 +101,27 @@ class ByteQueue {
     return true;
   }
 
+  // Moves the unread bytes into a block twice their size. Fails harmlessly:
+  // without memory for the smaller block, the larger one stays.
+  void shrink() noexcept {
+    const std::size_t used = size();
+    const std::size_t smaller = std::max(2 * used, kMinimum);
+    std::unique_ptr<unsigned char[]> block(new (std::nothrow)
+                                               unsigned char[smaller]);
+    if (!block) return;
+
+    std::memcpy(block.get(), data(), used);
+    storage_ = std::move(block);
+    capacity_ = smaller;
+    begin_ = 0;
+    end_ = used;
+  }
+
   static constexpr std::size_t kMinimum = 4096;
+
+  // Blocks up to this size are kept until empty: a few records' worth,
+  // which a busy connection reuses at once.
+  static constexpr std::size_t kShrinkAbove = 64 * 1024;
 
   std::unique_ptr<unsigned char[]> storage_;
   std::size_t capacity_ = 0;
