@@ -391,8 +391,13 @@ class Watch {
     require(result.size <= capacity, "a read fits its buffer");
     require((result.size > 0) == (result.status == Status::done),
             "a read returns done exactly when it read bytes");
-    require(!result.early_data || (R == Role::server && channel_.resumed()),
-            "early data only reaches a server that resumed a session");
+    // Early data comes before the handshake is done, when resumed() still
+    // says no: OpenSSL's own flag tells that the ClientHello resumed.
+    require(!result.early_data ||
+                (R == Role::server &&
+                 channel_.early_data() == EarlyData::accepted &&
+                 SSL_session_reused(channel_.native_handle()) == 1),
+            "early data only reaches a server that took it and resumed");
     if (result.size > 0) {
       after(code);
       require(!code, "a read that returns bytes reports no error");

@@ -510,6 +510,16 @@ void sequence_seeds(CorpusWriter& writer) {
   resumption.step(Op::shuttle, c).step(Op::shuttle, c);
   save("tls13_resumption_early_data", resumption);
 
+  // The server reads the early data before its handshake is done.
+  ProgramWriter early_read(SequenceHeader::tls13 | SequenceHeader::connected |
+                           SequenceHeader::early_data_server);
+  early_read.step(Op::resume, c).step(Op::write_early, c).byte(8);
+  early_read.step(Op::drain, c).byte(0).step(Op::feed, s).byte(0);
+  early_read.step(Op::read, s).byte(0).step(Op::shuttle, c);
+  early_read.step(Op::read, s).byte(0).step(Op::shuttle, c);
+  early_read.step(Op::shuttle, c).step(Op::inspect, s);
+  save("tls13_early_data_read_in_handshake", early_read);
+
   ProgramWriter resumption12(SequenceHeader::tls12_gcm |
                              SequenceHeader::connected);
   resumption12.write(c, 100).step(Op::shuttle, c).step(Op::resume, c, 3);
