@@ -570,6 +570,57 @@ TEST_CASE("a peer asking for endless key updates cannot grow the output",
   CHECK(read_all(pair.client) == "still here");
 }
 
+TEST_CASE("key update requests fed at once are answered within the bound",
+          "[limits][output][hostile][tls13]") {
+  Limits limits = outgoing_limit(16 * kib);
+  LimitedPair pair(TlsVersion::tls1_3, {}, limits);
+  connect(pair);
+  (void)membio::drain_all(pair.server);  // Tickets.
+
+  Bytes requests;
+  for (int i = 0; i < 4096; ++i) {
+    (void)membio::request_key_update(pair.client,
+                                     membio::KeyUpdate::both_sides);
+    const Bytes request = membio::drain_all(pair.client);
+    requests.insert(requests.end(), request.begin(), request.end());
+  }
+
+  // One read takes in what fits before the answers fill the output.
+  membio::feed(pair.server, requests);
+  (void)read_all(pair.server);
+  CHECK(membio::pending_ciphertext(pair.server) < 16 * kib + 64);
+  CHECK(pair.server.key_updates_received() < 4096);
+  check_still_usable(pair.server);
+
+  for (int turn = 0; turn < 1000 && pair.server.key_updates_received() < 4096;
+       ++turn) {
+    (void)membio::drain_all(pair.server);
+    (void)read_all(pair.server);
+  }
+  CHECK(pair.server.key_updates_received() == 4096);
+}
+
+TEST_CASE("answers to key update requests never follow a close_notify",
+          "[limits][close][tls13]") {
+  LimitedPair pair(TlsVersion::tls1_3, {}, {});
+  connect(pair);
+  CHECK(membio::close(pair.server) == Status::send_output);
+  const Bytes close_notify = membio::drain_all(pair.server);
+
+  for (int i = 0; i < 100; ++i) {
+    (void)membio::request_key_update(pair.client,
+                                     membio::KeyUpdate::both_sides);
+  }
+  membio::feed(pair.server, membio::drain_all(pair.client));
+  (void)read_all(pair.server);
+  CHECK(pair.server.key_updates_received() == 100);
+  CHECK(membio::pending_ciphertext(pair.server) == 0);
+
+  membio::feed(pair.client, close_notify);
+  std::string rest;
+  CHECK(membio::read_plaintext_into(pair.client, rest) == Status::closed);
+}
+
 TEST_CASE("plaintext queued before the handshake is bounded",
           "[limits][queue]") {
   const TlsVersion version = any_version();

@@ -1081,6 +1081,55 @@ TEST_CASE("accepted early data is read flagged as early, later data is not",
   CHECK_FALSE(later.early_data);
 }
 
+TEST_CASE("a server that took early data flushes before its handshake ends",
+          "[session][early_data][coalescing]") {
+  const Context<membio::client> client_context = test::client_context();
+  const Context<membio::server> server_context =
+      early_data_server(1024, accept_all);
+  const Bytes saved = saved_session(client_context, server_context);
+  EarlyConnection connection(client_context, server_context, saved, "GET /");
+  membio::feed(connection.server, membio::drain_all(connection.client));
+  std::error_code code;
+
+  // The server reads the early data and sends its flight, then waits for
+  // the client's Finished, with a reply written meanwhile.
+  (void)membio::write_plaintext(connection.server, "reply", code);
+  (void)membio::handshake(connection.server, code);
+  REQUIRE_FALSE(connection.server.handshake_done());
+  (void)membio::flush(connection.server, code);
+  CHECK_FALSE(code);
+  CHECK_FALSE(connection.server.failure());
+
+  Loopback loopback(connection.client, connection.server);
+  loopback.handshake();
+  CHECK(read_once(connection.server).text == "GET /");
+  CHECK(loopback.send_to_client("") == "reply");
+}
+
+TEST_CASE("a session taken before a handshake ends survives its channel",
+          "[session][early_data]") {
+  const Context<membio::client> client_context = test::client_context();
+  const Context<membio::server> server_context =
+      early_data_server(1024, accept_all);
+  const Bytes saved = saved_session(client_context, server_context);
+
+  // OpenSSL marks the session of a connection freed unfinished as not
+  // resumable; a Session taken from it is a copy that keeps its state.
+  membio::Session taken;
+  {
+    EarlyConnection unfinished(client_context, server_context, saved, "a");
+    taken = membio::current_session(unfinished.client);
+  }
+
+  Connection again(client_context, server_context);
+  membio::restore_session(again.client, taken);
+  CHECK(membio::write_early_plaintext(again.client, "b") ==
+        Status::send_output);
+  Loopback(again.client, again.server).handshake();
+  CHECK_FALSE(again.client.failure());
+  CHECK(again.client.resumed());
+}
+
 TEST_CASE("a server reads early data before its handshake finishes",
           "[session][early_data]") {
   const Context<membio::client> client_context = test::client_context();

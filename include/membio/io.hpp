@@ -297,9 +297,10 @@ Status write_plaintext(Channel<R>& channel, ConstBytes plaintext) {
 /// close_notify has arrived. Records that carry no data (TLS 1.3 session
 /// tickets, key updates, warnings) are consumed silently; their replies, if
 /// any, wait in the output. While the undrained output is at the channel's
-/// outgoing limit, a read reads nothing and returns `send_output`: a peer
-/// that asks for replies (key updates) and never takes them cannot grow
-/// the output without end.
+/// outgoing limit, a read takes no further record and returns
+/// `send_output`: a peer that asks for replies (key updates) and never
+/// takes them cannot grow the output without end. After this side's
+/// close_notify nothing more is sent: OpenSSL's answers are dropped.
 ///
 /// Errors (fatal): OpenSSL's, e.g. "decryption failed or bad record mac";
 /// `errc::truncated` after `feed_eof` without the peer's close_notify. Not

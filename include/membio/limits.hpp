@@ -29,8 +29,8 @@ struct Limits {
   /// (`errc::output_limit`): drain first. Record headers and tags may take
   /// the output past the bound by about 2 %. Alerts and handshake messages
   /// are never refused; instead, while the output is at the bound,
-  /// `read_plaintext` reads nothing and says `send_output`, so that the
-  /// answers a peer's records ask for cannot pile up either.
+  /// `read_plaintext` takes no further record and says `send_output`, so
+  /// that the answers a peer's records ask for cannot pile up either.
   std::size_t max_outgoing_ciphertext = 4 * 1024 * 1024;
 
   /// Plaintext written before the handshake is done, held until it is.

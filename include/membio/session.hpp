@@ -85,6 +85,11 @@ inline void offer_session(ChannelCore& core, const SSL_SESSION* session,
            "the handshake has already started");
     return;
   }
+  if (!SSL_SESSION_is_resumable(session)) {
+    refuse(core, "restore session", errc::no_session, code,
+           "the session can no longer be resumed");
+    return;
+  }
   if (!session_fits(core.ssl.get(), session)) {
     refuse(core, "restore session", errc::invalid_argument, code,
            "the session is for another server: its certificate does not "
@@ -197,12 +202,17 @@ inline Session current_session(const Channel<client>& channel,
     return {};
   }
 
-  detail::SessionHandle session(SSL_get1_session(ssl));
-  if (!session || !SSL_SESSION_is_resumable(session.get())) {
+  // A copy: the channel's own session is OpenSSL's to change, and it does
+  // (freeing a connection that did not finish marks it not resumable).
+  const SSL_SESSION* current = SSL_get0_session(ssl);
+  if (!current || !SSL_SESSION_is_resumable(current)) {
     code = errc::no_session;
     return {};
   }
-  return Session(std::move(session));
+
+  detail::SessionHandle copy(SSL_SESSION_dup(current));
+  if (!copy) code = std::make_error_code(std::errc::not_enough_memory);
+  return Session(std::move(copy));
 }
 
 inline Session current_session(const Channel<client>& channel) {
@@ -234,7 +244,8 @@ inline std::vector<unsigned char> save_session(const Channel<client>& channel) {
 /// has its server name (and, if its context pins keys, a pinned key).
 /// Errors, none fatal (the channel goes on to a full handshake):
 /// `errc::invalid_argument` for an empty session or one for another
-/// server; `errc::wrong_handshake_state` once the handshake has started.
+/// server; `errc::no_session` for one that can no longer be resumed;
+/// `errc::wrong_handshake_state` once the handshake has started.
 inline void restore_session(Channel<client>& channel, const Session& session,
                             std::error_code& code) {
   detail::ErrorQueueScope scope;

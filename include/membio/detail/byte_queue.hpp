@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -77,6 +78,22 @@ class ByteQueue {
   /// "no data yet" (false, the default).
   bool ended = false;
 
+  /// While `held_back_by` holds `hold_back_at` bytes or more, reading says
+  /// "no data yet": OpenSSL answers some records (key update requests)
+  /// within the read that takes them, so the input must wait while the
+  /// output is full, or a peer that never takes the answers grows it.
+  const ByteQueue* held_back_by = nullptr;
+  std::size_t hold_back_at = SIZE_MAX;
+
+  /// Whether writes are dropped: once close_notify is sent, TLS sends
+  /// nothing more, yet OpenSSL 3.0 still answers a peer's key update
+  /// requests.
+  bool discards_writes = false;
+
+  bool held_back() const noexcept {
+    return held_back_by && held_back_by->size() >= hold_back_at;
+  }
+
  private:
   // Moves the unread bytes to the front, and grows the block if that does
   // not free enough, at least doubling so that appends stay cheap.
@@ -135,7 +152,8 @@ inline int queue_bio_write(BIO* bio, const char* bytes, std::size_t size,
                            std::size_t* written) {
   auto* queue = static_cast<ByteQueue*>(BIO_get_data(bio));
   BIO_clear_retry_flags(bio);
-  if (!queue->append(reinterpret_cast<const unsigned char*>(bytes), size)) {
+  if (!queue->discards_writes &&
+      !queue->append(reinterpret_cast<const unsigned char*>(bytes), size)) {
     return 0;
   }
 
@@ -147,6 +165,10 @@ inline int queue_bio_read(BIO* bio, char* out, std::size_t size,
                           std::size_t* read) {
   auto* queue = static_cast<ByteQueue*>(BIO_get_data(bio));
   BIO_clear_retry_flags(bio);
+  if (queue->held_back()) {
+    BIO_set_retry_read(bio);
+    return 0;
+  }
   if (queue->empty()) {
     // Empty is "try again later" until the caller says the input ended.
     if (!queue->ended) BIO_set_retry_read(bio);

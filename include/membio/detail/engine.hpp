@@ -250,7 +250,10 @@ inline bool seal(ChannelCore& core, const char* operation,
 /// Seals the queued plaintext, unless a renegotiation still holds it back.
 inline bool flush_queued(ChannelCore& core, const char* operation,
                          std::error_code& code) {
-  if (core.queued_plaintext.empty() || SSL_in_init(core.ssl.get())) {
+  // OpenSSL leaves SSL_in_init while a server reads early data, before
+  // its handshake is done; sealing then is refused.
+  if (!core.handshake_done || core.queued_plaintext.empty() ||
+      SSL_in_init(core.ssl.get())) {
     return true;
   }
 
@@ -313,6 +316,16 @@ inline void release_buffers_when_idle(ChannelCore& core) noexcept {
   (void)SSL_free_buffers(core.ssl.get());  // Fails harmlessly if in use.
 }
 
+/// From now on records wait in the input while the output is at its
+/// bound: the answers OpenSSL writes to what it reads (key updates, a
+/// renegotiation) cannot grow the output past it, and the caller, told to
+/// send, drains or stops feeding once the input fills. Only now: handshake
+/// flights are never held back.
+inline void hold_back_input_when_output_full(ChannelCore& core) noexcept {
+  core.incoming.held_back_by = &core.outgoing;
+  core.incoming.hold_back_at = core.limits.max_outgoing_ciphertext;
+}
+
 /// Drives the handshake one step as far as the fed input allows.
 inline bool drive_handshake(ChannelCore& core, const char* operation,
                             std::error_code& code) {
@@ -337,6 +350,7 @@ inline bool drive_handshake(ChannelCore& core, const char* operation,
   if (result == 1) {
     core.handshake_done = true;
     release_buffers_when_idle(core);
+    hold_back_input_when_output_full(core);
     return true;
   }
   return handshake_step(core, operation, result, code);
@@ -386,7 +400,14 @@ inline bool advance(ChannelCore& core, const char* operation,
       (SSL_get_shutdown(core.ssl.get()) & SSL_SENT_SHUTDOWN);
   if (!core.close_requested || close_waits) return true;
   const int result = SSL_shutdown(core.ssl.get());
-  return result >= 0 || classify(core, operation, result, code) != Step::failed;
+  if (result < 0 && classify(core, operation, result, code) == Step::failed) {
+    return false;
+  }
+
+  // Nothing may follow close_notify; OpenSSL would still answer key updates.
+  core.outgoing.discards_writes =
+      (SSL_get_shutdown(core.ssl.get()) & SSL_SENT_SHUTDOWN) != 0;
+  return true;
 }
 
 /// Whether `size` more bytes fit under `limit` on top of `waiting`. When
@@ -678,14 +699,6 @@ inline ReadResult read_plaintext(ChannelCore* core, MutableBytes buffer,
   if (!advance(*core, "read", code)) return {0, Status::closed};
   if (!core->early_plaintext.empty()) return take_early_data(*core, buffer);
   if (!core->handshake_done) return {0, waiting_status(*core)};
-
-  // Records the peer sends may make output of their own (answers to key
-  // updates, alerts, renegotiation flights). Reading waits while the
-  // output is at its bound, so that a peer that never takes its answers
-  // cannot grow it; the caller drains, or stops feeding once input fills.
-  if (core->outgoing.size() >= core->limits.max_outgoing_ciphertext) {
-    return {0, Status::send_output};
-  }
 
   std::size_t size = 0;
   const int result =
