@@ -232,18 +232,19 @@ inline void info_trampoline(const SSL* ssl, int where, int value) {
 inline void message_trampoline(int write_p, int, int content_type,
                                const void* message, std::size_t size, SSL* ssl,
                                void*) {
+  // OpenSSL calls this for every record's header too: return before any
+  // lookup for what is neither a handshake message nor an alert.
+  const bool handshake = content_type == SSL3_RT_HANDSHAKE && size > 0;
+  if (!handshake && content_type != SSL3_RT_ALERT) return;
+
   ChannelNotes* notes = channel_notes(ssl);
   const auto* bytes = static_cast<const unsigned char*>(message);
-  const bool handshake = content_type == SSL3_RT_HANDSHAKE && size > 0;
   if (notes && !write_p && handshake && bytes[0] == SSL3_MT_KEY_UPDATE) {
     ++notes->key_updates_received;
   }
 
   const ContextState* state = context_state_of(ssl);
-  if (!state || !state->message_trace ||
-      (!handshake && content_type != SSL3_RT_ALERT)) {
-    return;
-  }
+  if (!state || !state->message_trace) return;
   const ProtocolMessage traced{write_p != 0, content_type,
                                handshake ? bytes[0] : -1,
                                ConstBytes(message, size)};
