@@ -8,9 +8,9 @@
 //
 // Without LINE it sends the first line of standard input. The reply goes to
 // standard output; the protocol agreed and any error go to standard error.
-// Exits 0 after a clean close, 1 on an error. The build defines
-// ASIO_STANDALONE; by hand: g++ -std=c++17 -DASIO_STANDALONE -Iinclude
-// examples/asio_client.cpp -lssl -lcrypto -pthread.
+// Exits 0 after a clean close, 1 on an error, 2 on bad usage. The build
+// defines ASIO_STANDALONE; by hand: g++ -std=c++17 -DASIO_STANDALONE
+// -Iinclude examples/asio_client.cpp -lssl -lcrypto -pthread.
 #include <membio/membio.hpp>
 
 #include <asio.hpp>
@@ -19,7 +19,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdio>
-#include <exception>
 #include <iostream>
 #include <stdexcept>
 #include <string>
@@ -27,9 +26,12 @@
 #include <utility>
 #include <vector>
 
+#include "support/command_line.hpp"
+
 namespace {
 
 using asio::ip::tcp;
+using examples::UsageError;
 
 constexpr const char* usage =
     "usage: asio_client [--ca FILE | --insecure] [--name NAME]\n"
@@ -45,55 +47,16 @@ struct Options {
   std::chrono::seconds timeout{10};
 };
 
-// A mistake on the command line, answered with the usage text.
-class UsageError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-// Reads the value of the option at argv[index], moving past it.
-std::string option_value(int argc, char** argv, int& index) {
-  if (index + 1 >= argc) {
-    throw UsageError(std::string(argv[index]) + " needs a value");
-  }
-  return argv[++index];
-}
-
-std::chrono::seconds parse_seconds(const std::string& text) {
-  std::size_t used = 0;
-  int seconds = 0;
-  try {
-    seconds = std::stoi(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-
-  if (used != text.size() || seconds <= 0) {
-    throw UsageError("--timeout needs a positive number of seconds");
-  }
-  return std::chrono::seconds(seconds);
-}
-
 Options parse_options(int argc, char** argv) {
   Options options;
-  std::vector<std::string> positional;
-
-  for (int index = 1; index < argc; ++index) {
-    const std::string arg = argv[index];
-    if (arg == "--ca") {
-      options.ca_file = option_value(argc, argv, index);
-    } else if (arg == "--name") {
-      options.server_name = option_value(argc, argv, index);
-    } else if (arg == "--timeout") {
-      options.timeout = parse_seconds(option_value(argc, argv, index));
-    } else if (arg == "--insecure") {
-      options.insecure = true;
-    } else if (arg.size() > 1 && arg[0] == '-') {
-      throw UsageError("bad option " + arg);
-    } else {
-      positional.push_back(arg);
-    }
-  }
+  std::string timeout;
+  const examples::OptionTable table{
+      {{"--ca", &options.ca_file},
+       {"--name", &options.server_name},
+       {"--timeout", &timeout}},
+      {{"--insecure", [&] { options.insecure = true; }}}};
+  const std::vector<std::string> positional =
+      examples::read_arguments(argc, argv, table);
 
   if (positional.size() < 2 || positional.size() > 3) {
     throw UsageError("need HOST, PORT and maybe LINE");
@@ -103,6 +66,9 @@ Options parse_options(int argc, char** argv) {
   if (positional.size() == 3) options.line = positional[2];
   if (positional.size() == 2) std::getline(std::cin, options.line);
   if (options.server_name.empty()) options.server_name = options.host;
+  if (!timeout.empty()) {
+    options.timeout = examples::parse_seconds(timeout, "--timeout");
+  }
   return options;
 }
 
@@ -298,14 +264,6 @@ void run(const Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    run(parse_options(argc, argv));
-    return 0;
-  } catch (const UsageError& failure) {
-    std::fprintf(stderr, "asio_client: %s\n%s", failure.what(), usage);
-    return 2;
-  } catch (const std::exception& failure) {
-    std::fprintf(stderr, "asio_client: %s\n", failure.what());
-    return 1;
-  }
+  return examples::run_program("asio_client", usage,
+                               [&] { run(parse_options(argc, argv)); });
 }

@@ -31,7 +31,6 @@
 // reported cut at shutdown.
 #include <membio/membio.hpp>
 
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -39,15 +38,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <climits>
 #include <cstddef>
 #include <cstdio>
 #include <exception>
 #include <fstream>
-#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -56,9 +52,17 @@
 #include <utility>
 #include <vector>
 
+#include "support/command_line.hpp"
+#include "support/posix.hpp"
+
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using examples::Clock;
+using examples::FileDescriptor;
+using examples::make_nonblocking;
+using examples::milliseconds_until;
+using examples::throw_system_error;
+using examples::UsageError;
 using membio::CloseState;
 
 // Past this much ciphertext waiting for a client's socket, that client is
@@ -95,124 +99,39 @@ struct Options {
   std::chrono::seconds handshake_timeout{10};
 };
 
-// A mistake on the command line, answered with the usage text.
-class UsageError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-[[noreturn]] void throw_system_error(const std::string& operation) {
-  throw std::system_error(errno, std::generic_category(), operation);
-}
-
-// Owns a file descriptor and closes it.
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd = -1) noexcept : fd_(fd) {}
-  FileDescriptor(FileDescriptor&& other) noexcept
-      : fd_(std::exchange(other.fd_, -1)) {}
-  FileDescriptor& operator=(FileDescriptor&& other) noexcept {
-    std::swap(fd_, other.fd_);
-    return *this;
-  }
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-
-  int get() const noexcept { return fd_; }
-
- private:
-  int fd_;
-};
-
-struct AddressListDeleter {
-  void operator()(addrinfo* list) const noexcept { ::freeaddrinfo(list); }
-};
-
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> items;
-  std::size_t start = 0;
-
-  for (;;) {
-    const std::size_t comma = text.find(',', start);
-    items.push_back(text.substr(start, comma - start));
-    if (comma == std::string::npos) return items;
-    start = comma + 1;
-  }
-}
-
-// The number `text` holds, as the value of `option`.
-unsigned long parse_count(const std::string& text, const std::string& option) {
-  std::size_t used = 0;
-  unsigned long count = 0;
-  try {
-    count = std::stoul(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-
-  if (used == 0 || used != text.size()) {
-    throw UsageError(option + " needs a number");
-  }
-  return count;
-}
-
-// Sets the option that takes no value; false if `arg` is none of them.
-bool parse_flag(Options& options, const std::string& arg) {
-  if (arg == "--tls1.2") {
-    options.version = membio::TlsVersion::tls1_2;
-  } else if (arg == "--tls1.3") {
-    options.version = membio::TlsVersion::tls1_3;
-  } else {
-    return false;
-  }
-  return true;
-}
-
-// Stores each option in `options` or in the string `takes_value` names for
-// it.
-void read_arguments(int argc, char** argv, Options& options,
-                    const std::map<std::string, std::string*>& takes_value) {
-  for (int index = 1; index < argc; ++index) {
-    const std::string arg = argv[index];
-    const auto option = takes_value.find(arg);
-    if (option != takes_value.end() && index + 1 < argc) {
-      *option->second = argv[++index];
-    } else if (!parse_flag(options, arg)) {
-      throw UsageError("bad argument " + arg);
-    }
-  }
-}
-
 Options parse_options(int argc, char** argv) {
   Options options;
   std::string alpn;
   std::string max_connections;
   std::string handshake_timeout;
-  read_arguments(argc, argv, options,
-                 {{"--port", &options.port},
-                  {"--bind", &options.bind_address},
-                  {"--cert", &options.cert_file},
-                  {"--key", &options.key_file},
-                  {"--write-cert", &options.write_cert_file},
-                  {"--ca", &options.ca_file},
-                  {"--alpn", &alpn},
-                  {"--max-connections", &max_connections},
-                  {"--handshake-timeout", &handshake_timeout}});
+  const examples::OptionTable table{
+      {{"--port", &options.port},
+       {"--bind", &options.bind_address},
+       {"--cert", &options.cert_file},
+       {"--key", &options.key_file},
+       {"--write-cert", &options.write_cert_file},
+       {"--ca", &options.ca_file},
+       {"--alpn", &alpn},
+       {"--max-connections", &max_connections},
+       {"--handshake-timeout", &handshake_timeout}},
+      {{"--tls1.2", [&] { options.version = membio::TlsVersion::tls1_2; }},
+       {"--tls1.3", [&] { options.version = membio::TlsVersion::tls1_3; }}}};
+  const std::vector<std::string> positional =
+      examples::read_arguments(argc, argv, table);
 
+  if (!positional.empty()) throw UsageError("bad argument " + positional[0]);
   if (options.cert_file.empty() != options.key_file.empty()) {
     throw UsageError("--cert and --key go together");
   }
-  if (!alpn.empty()) options.alpn = split_list(alpn);
+
+  if (!alpn.empty()) options.alpn = examples::split_list(alpn);
   if (!max_connections.empty()) {
-    options.max_connections = parse_count(max_connections, "--max-connections");
+    options.max_connections =
+        examples::parse_count(max_connections, "--max-connections");
   }
   if (!handshake_timeout.empty()) {
-    options.handshake_timeout = std::chrono::seconds(
-        parse_count(handshake_timeout, "--handshake-timeout"));
-  }
-  if (options.handshake_timeout.count() <= 0) {
-    throw UsageError("--handshake-timeout needs a positive number");
+    options.handshake_timeout =
+        examples::parse_seconds(handshake_timeout, "--handshake-timeout");
   }
   return options;
 }
@@ -257,36 +176,10 @@ membio::Context<membio::server> make_context(const Options& options) {
   return context;
 }
 
-// Makes `fd` non-blocking. Linux's SOCK_NONBLOCK, accept4 and pipe2 would
-// do it as the descriptor is made, but they are not POSIX.
-void make_nonblocking(int fd) {
-  const int flags = ::fcntl(fd, F_GETFL);
-  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
-    throw_system_error("fcntl");
-  }
-}
-
-using AddressList = std::unique_ptr<addrinfo, AddressListDeleter>;
-
-// The address to listen on, IPv4 or IPv6.
-AddressList resolve(const Options& options) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-
-  addrinfo* found = nullptr;
-  const int status = ::getaddrinfo(options.bind_address.c_str(),
-                                   options.port.c_str(), &hints, &found);
-  if (status != 0) {
-    throw std::runtime_error("resolve " + options.bind_address + ": " +
-                             ::gai_strerror(status));
-  }
-  return AddressList(found);
-}
-
 FileDescriptor listen_on(const Options& options) {
-  const AddressList address = resolve(options);
+  // The address to listen on, IPv4 or IPv6.
+  const examples::AddressList address = examples::resolve(
+      options.bind_address, options.port, AI_PASSIVE | AI_NUMERICSERV);
   FileDescriptor listener(::socket(address->ai_family, SOCK_STREAM, 0));
   if (listener.get() < 0) throw_system_error("socket");
   make_nonblocking(listener.get());
@@ -311,14 +204,6 @@ std::string describe(const sockaddr* address, socklen_t size) {
   ::getnameinfo(address, size, host, sizeof host, port, sizeof port,
                 NI_NUMERICHOST | NI_NUMERICSERV);
   return std::string(host) + " port " + port;
-}
-
-// Milliseconds from now until `deadline`, rounded up so that poll() does not
-// wake just before it; 0 once it has passed.
-int milliseconds_until(Clock::time_point deadline) {
-  const auto left =
-      std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
-  return static_cast<int>(std::clamp<long long>(left.count(), 0, INT_MAX));
 }
 
 // The port the listener got, which the system chose when asked for 0.
@@ -839,14 +724,6 @@ void run(const Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    run(parse_options(argc, argv));
-    return 0;
-  } catch (const UsageError& failure) {
-    std::fprintf(stderr, "echo_server: %s\n%s", failure.what(), usage);
-    return 2;
-  } catch (const std::exception& failure) {
-    std::fprintf(stderr, "echo_server: %s\n", failure.what());
-    return 1;
-  }
+  return examples::run_program("echo_server", usage,
+                               [&] { run(parse_options(argc, argv)); });
 }

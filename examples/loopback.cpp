@@ -148,8 +148,6 @@ int main() {
   try {
     run();
     return 0;
-  } catch (const membio::error& failure) {
-    std::fprintf(stderr, "loopback: %s\n", failure.what());
   } catch (const std::exception& failure) {
     std::fprintf(stderr, "loopback: %s\n", failure.what());
   }

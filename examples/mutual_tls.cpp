@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <exception>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -19,8 +18,6 @@ namespace {
 
 using membio::Channel;
 using membio::Context;
-using membio::Role;
-using membio::Status;
 
 // Issues a leaf for `common_name`; a client checks a server's host name
 // against its alt names, so only the server's needs any.
@@ -60,62 +57,6 @@ Context<membio::client> make_client_context(
   return context;
 }
 
-// Moves all the ciphertext waiting in `from` to `to`; returns how many bytes
-// moved. Over a network, the drain would end in send() and the feed would
-// start from recv() on the other side.
-template <Role From, Role To>
-std::size_t transfer(Channel<From>& from, Channel<To>& to) {
-  unsigned char buffer[4096];
-  std::size_t moved = 0;
-
-  while (const std::size_t size = membio::drain(from, buffer)) {
-    membio::feed(to, membio::ConstBytes(buffer, size));
-    moved += size;
-  }
-  return moved;
-}
-
-// Drives both handshakes until each reports `done`, moving the bytes across
-// after every step. A round that moves nothing would never end.
-void run_handshake(Channel<membio::client>& client,
-                   Channel<membio::server>& server) {
-  for (;;) {
-    const Status client_status = membio::handshake(client);
-    std::size_t moved = transfer(client, server);
-
-    const Status server_status = membio::handshake(server);
-    moved += transfer(server, client);
-
-    if (client_status == Status::done && server_status == Status::done) return;
-    if (moved == 0) {
-      throw membio::error(membio::errc::stalled, "handshake: stalled");
-    }
-  }
-}
-
-// Writes `text` on one side and returns what the other side reads of it.
-// Both sides read, so that the client also takes in the session tickets a
-// TLS 1.3 server sends after the handshake.
-template <Role From, Role To>
-std::string send(Channel<From>& from, Channel<To>& to, std::string_view text) {
-  static_cast<void>(membio::write_plaintext(from, text));
-  transfer(from, to);
-
-  std::string received;
-  static_cast<void>(membio::read_plaintext_into(to, received));
-  return received;
-}
-
-// Sends close_notify from `closer`; the peer reads it and reports `closed`.
-template <Role From, Role To>
-void close_from(Channel<From>& closer, Channel<To>& peer) {
-  static_cast<void>(membio::close(closer));
-  transfer(closer, peer);
-
-  std::string rest;
-  static_cast<void>(membio::read_plaintext_into(peer, rest));
-}
-
 // One side's view of the other's certificate, checked during the handshake.
 void print_peer(const char* heading, const membio::Certificate& peer,
                 std::size_t chain_length) {
@@ -149,13 +90,16 @@ void run() {
   const Context<membio::client> client_context =
       make_client_context(authority, client_identity);
 
-  // 3. One channel per side; the client names the server it expects.
+  // 3. One channel per side; the client names the server it expects. The
+  //    loopback moves the ciphertext between them in this process, where
+  //    a real program would send it over its own transport.
   Channel<membio::client> client(client_context, "server.example");
   Channel<membio::server> server(server_context);
+  membio::Loopback loopback(client, server);
 
   // 4. The handshake: it fails unless each side accepts the other's
   //    certificate.
-  run_handshake(client, server);
+  loopback.handshake();
   std::printf("protocol:      %s\n", client.protocol_version().c_str());
   print_peer("server sees the client:", server.peer_certificate(),
              server.verified_chain().size());
@@ -164,13 +108,12 @@ void run() {
 
   // 5. A message each way.
   std::printf("server got:    %s\n",
-              send(client, server, "hello from client-42").c_str());
+              loopback.send_to_server("hello from client-42").c_str());
   std::printf("client got:    %s\n",
-              send(server, client, "hello, client-42").c_str());
+              loopback.send_to_client("hello, client-42").c_str());
 
   // 6. An orderly close: each side sends close_notify and reads the other's.
-  close_from(client, server);
-  close_from(server, client);
+  loopback.close();
   std::printf("closed:        client %s, server %s\n",
               membio::to_string(client.close_state()),
               membio::to_string(server.close_state()));
@@ -185,10 +128,8 @@ int main() {
   try {
     run();
     return 0;
-  } catch (const membio::error& failure) {
-    std::fprintf(stderr, "mutual_tls: %s\n", failure.what());
   } catch (const std::exception& failure) {
     std::fprintf(stderr, "mutual_tls: %s\n", failure.what());
+    return 1;
   }
-  return 1;
 }

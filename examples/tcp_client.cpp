@@ -24,22 +24,16 @@
 // on bad usage.
 #include <membio/membio.hpp>
 
-#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <climits>
 #include <csignal>
 #include <cstddef>
 #include <cstdio>
-#include <exception>
-#include <map>
-#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -47,9 +41,16 @@
 #include <utility>
 #include <vector>
 
+#include "support/command_line.hpp"
+#include "support/posix.hpp"
+
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using examples::Clock;
+using examples::FileDescriptor;
+using examples::make_nonblocking;
+using examples::throw_system_error;
+using examples::UsageError;
 using membio::CloseState;
 
 // Past this much ciphertext waiting for the socket, standard input is left
@@ -76,117 +77,23 @@ struct Options {
   std::chrono::seconds timeout{10};
 };
 
-// A mistake on the command line, answered with the usage text.
-class UsageError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-[[noreturn]] void throw_system_error(const std::string& operation) {
-  throw std::system_error(errno, std::generic_category(), operation);
-}
-
-// Owns a file descriptor and closes it.
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd = -1) noexcept : fd_(fd) {}
-  FileDescriptor(FileDescriptor&& other) noexcept
-      : fd_(std::exchange(other.fd_, -1)) {}
-  FileDescriptor& operator=(FileDescriptor&& other) noexcept {
-    std::swap(fd_, other.fd_);
-    return *this;
-  }
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-
-  int get() const noexcept { return fd_; }
-
- private:
-  int fd_;
-};
-
-struct AddressListDeleter {
-  void operator()(addrinfo* list) const noexcept { ::freeaddrinfo(list); }
-};
-
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> items;
-  std::size_t start = 0;
-
-  for (;;) {
-    const std::size_t comma = text.find(',', start);
-    items.push_back(text.substr(start, comma - start));
-    if (comma == std::string::npos) return items;
-    start = comma + 1;
-  }
-}
-
-std::chrono::seconds parse_seconds(const std::string& text) {
-  std::size_t used = 0;
-  int seconds = 0;
-  try {
-    seconds = std::stoi(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-
-  if (used != text.size() || seconds <= 0) {
-    throw UsageError("--timeout needs a positive number of seconds");
-  }
-  return std::chrono::seconds(seconds);
-}
-
-// Sets the option that takes no value; false if `arg` is none of them.
-bool parse_flag(Options& options, const std::string& arg) {
-  if (arg == "--insecure") {
-    options.insecure = true;
-  } else if (arg == "--tls1.2") {
-    options.version = membio::TlsVersion::tls1_2;
-  } else if (arg == "--tls1.3") {
-    options.version = membio::TlsVersion::tls1_3;
-  } else {
-    return false;
-  }
-  return true;
-}
-
-// Stores each option in `options` or in the string `takes_value` names for
-// it; returns the other arguments.
-std::vector<std::string> read_arguments(
-    int argc, char** argv, Options& options,
-    const std::map<std::string, std::string*>& takes_value) {
-  std::vector<std::string> positional;
-
-  for (int index = 1; index < argc; ++index) {
-    const std::string arg = argv[index];
-    const auto option = takes_value.find(arg);
-    if (option != takes_value.end() && index + 1 < argc) {
-      *option->second = argv[++index];
-    } else if (parse_flag(options, arg)) {
-      continue;
-    } else if (arg.size() > 1 && arg[0] == '-') {
-      throw UsageError("bad option " + arg);
-    } else {
-      positional.push_back(arg);
-    }
-  }
-  return positional;
-}
-
 Options parse_options(int argc, char** argv) {
   Options options;
   std::string alpn;
   std::string timeout;
+  const examples::OptionTable table{
+      {{"--ca", &options.ca_file},
+       {"--name", &options.server_name},
+       {"--cert", &options.cert_file},
+       {"--key", &options.key_file},
+       {"--alpn", &alpn},
+       {"--timeout", &timeout},
+       {"--capture", &options.capture_file}},
+      {{"--insecure", [&] { options.insecure = true; }},
+       {"--tls1.2", [&] { options.version = membio::TlsVersion::tls1_2; }},
+       {"--tls1.3", [&] { options.version = membio::TlsVersion::tls1_3; }}}};
   const std::vector<std::string> positional =
-      read_arguments(argc, argv, options,
-                     {{"--ca", &options.ca_file},
-                      {"--name", &options.server_name},
-                      {"--cert", &options.cert_file},
-                      {"--key", &options.key_file},
-                      {"--alpn", &alpn},
-                      {"--timeout", &timeout},
-                      {"--capture", &options.capture_file}});
+      examples::read_arguments(argc, argv, table);
 
   if (positional.size() != 2) throw UsageError("need HOST and PORT");
   if (options.cert_file.empty() != options.key_file.empty()) {
@@ -196,8 +103,10 @@ Options parse_options(int argc, char** argv) {
   options.host = positional[0];
   options.port = positional[1];
   if (options.server_name.empty()) options.server_name = options.host;
-  if (!alpn.empty()) options.alpn = split_list(alpn);
-  if (!timeout.empty()) options.timeout = parse_seconds(timeout);
+  if (!alpn.empty()) options.alpn = examples::split_list(alpn);
+  if (!timeout.empty()) {
+    options.timeout = examples::parse_seconds(timeout, "--timeout");
+  }
   return options;
 }
 
@@ -227,11 +136,7 @@ membio::Context<membio::client> make_context(const Options& options) {
 // Milliseconds until `deadline`, rounded up so that poll() does not wake
 // just before it; -1, waiting forever, when there is none.
 int poll_timeout(std::optional<Clock::time_point> deadline) {
-  if (!deadline) return -1;
-
-  const auto left =
-      std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now());
-  return static_cast<int>(std::clamp<long long>(left.count(), 0, INT_MAX));
+  return deadline ? examples::milliseconds_until(*deadline) : -1;
 }
 
 // Waits until `fd` is ready for `events`; false once `deadline` passes.
@@ -243,15 +148,6 @@ bool wait_for(int fd, short events, Clock::time_point deadline) {
     if (ready > 0) return true;
     if (ready == 0) return false;
     if (errno != EINTR) throw_system_error("poll");
-  }
-}
-
-// Makes `fd` non-blocking. Linux's SOCK_NONBLOCK would do it as the socket
-// is made, but it is not POSIX.
-void make_nonblocking(int fd) {
-  const int flags = ::fcntl(fd, F_GETFL);
-  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
-    throw_system_error("fcntl");
   }
 }
 
@@ -293,27 +189,10 @@ std::string peer_address(const addrinfo& address) {
   return host;
 }
 
-using AddressList = std::unique_ptr<addrinfo, AddressListDeleter>;
-
-// The host's addresses for TCP, IPv4 and IPv6, in the resolver's order.
-AddressList resolve(const Options& options) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-
-  addrinfo* found = nullptr;
-  const int status =
-      ::getaddrinfo(options.host.c_str(), options.port.c_str(), &hints, &found);
-  if (status != 0) {
-    throw std::runtime_error("resolve " + options.host + ": " +
-                             ::gai_strerror(status));
-  }
-  return AddressList(found);
-}
-
 // Connects to the first of the host's addresses that answers in time.
 FileDescriptor connect_to(const Options& options) {
-  const AddressList addresses = resolve(options);
+  const examples::AddressList addresses =
+      examples::resolve(options.host, options.port);
   const Clock::time_point deadline = Clock::now() + options.timeout;
   int error = 0;
 
@@ -552,14 +431,6 @@ void run(const Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    run(parse_options(argc, argv));
-    return 0;
-  } catch (const UsageError& failure) {
-    std::fprintf(stderr, "tcp_client: %s\n%s", failure.what(), usage);
-    return 2;
-  } catch (const std::exception& failure) {
-    std::fprintf(stderr, "tcp_client: %s\n", failure.what());
-    return 1;
-  }
+  return examples::run_program("tcp_client", usage,
+                               [&] { run(parse_options(argc, argv)); });
 }

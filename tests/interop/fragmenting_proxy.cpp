@@ -12,7 +12,6 @@
 // own standard input ends, as a client would that sends without reading; its
 // socket to the server has a small receive buffer, so the replies soon back up
 // in the server. It prints "holding replies" when it starts to hold them.
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -29,35 +28,17 @@
 #include <cstring>
 #include <exception>
 #include <string>
-#include <system_error>
 #include <thread>
 #include <utility>
 
+// The examples' own POSIX helpers: this proxy is a small socket program too.
+#include "support/posix.hpp"
+
 namespace {
 
-[[noreturn]] void throw_system_error(const std::string& operation) {
-  throw std::system_error(errno, std::generic_category(), operation);
-}
-
-// Owns a file descriptor and closes it.
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd = -1) noexcept : fd_(fd) {}
-  FileDescriptor(FileDescriptor&& other) noexcept
-      : fd_(std::exchange(other.fd_, -1)) {}
-  FileDescriptor& operator=(FileDescriptor&& other) noexcept {
-    std::swap(fd_, other.fd_);
-    return *this;
-  }
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-
-  int get() const noexcept { return fd_; }
-
- private:
-  int fd_;
-};
+using examples::FileDescriptor;
+using examples::make_nonblocking;
+using examples::throw_system_error;
 
 sockaddr_in loopback(unsigned short port) {
   sockaddr_in address{};
@@ -113,13 +94,6 @@ FileDescriptor connect_to_loopback(unsigned short port, int receive_buffer) {
     throw_system_error("connect");
   }
   return unbuffered(std::move(socket));
-}
-
-void make_nonblocking(int fd) {
-  const int flags = ::fcntl(fd, F_GETFL);
-  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
-    throw_system_error("fcntl");
-  }
 }
 
 // One direction of the relay: what was read from `from` waits in `waiting`
