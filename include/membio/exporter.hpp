@@ -37,17 +37,6 @@ enum class ChannelBinding {
 
 namespace detail {
 
-inline bool exportable(ChannelCore* core, const char* operation,
-                       std::error_code& code) {
-  if (!begin(core, operation, code)) return false;
-  if (!core->handshake_done) {
-    refuse(*core, operation, errc::wrong_handshake_state, code,
-           "the handshake is not done");
-    return false;
-  }
-  return true;
-}
-
 // TLS 1.3 derives exported bytes with HKDF-Expand, which yields at most
 // 255 hash lengths; TLS 1.2's PRF has no such bound.
 inline std::size_t longest_export(SSL* ssl) {
@@ -64,7 +53,7 @@ inline std::vector<unsigned char> export_material(ChannelCore* core,
                                                   std::size_t length,
                                                   std::error_code& code) {
   ErrorQueueScope scope;
-  if (!exportable(core, "export keying material", code)) return {};
+  if (!begin_after_handshake(core, "export keying material", code)) return {};
 
   const std::size_t most = longest_export(core->ssl.get());
   if (length == 0 || length > most) {
@@ -189,7 +178,7 @@ std::vector<unsigned char> channel_binding(const Channel<R>& channel,
                                            std::error_code& code) {
   detail::ErrorQueueScope scope;
   detail::ChannelCore* core = detail::ChannelAccess::core(channel);
-  if (!detail::exportable(core, "channel binding", code)) return {};
+  if (!detail::begin_after_handshake(core, "channel binding", code)) return {};
 
   if (const char* reason = detail::binding_undefined(core->ssl.get(), type)) {
     detail::refuse(*core, "channel binding", errc::unsupported_by_version, code,

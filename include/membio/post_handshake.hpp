@@ -30,12 +30,7 @@ namespace detail {
 // unclosed channel.
 inline bool established(ChannelCore* core, const char* operation,
                         std::error_code& code) {
-  if (!begin(core, operation, code)) return false;
-  if (!core->handshake_done) {
-    refuse(*core, operation, errc::wrong_handshake_state, code,
-           "the handshake is not done");
-    return false;
-  }
+  if (!begin_after_handshake(core, operation, code)) return false;
   if (core->close_requested) {
     refuse(*core, operation, errc::closed, code);
     return false;

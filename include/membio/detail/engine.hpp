@@ -107,6 +107,19 @@ inline void refuse(ChannelCore& core, const char* operation, errc condition,
                  (detail ? std::string(detail) : code.message());
 }
 
+/// `begin` for an operation that needs the handshake done: until it is,
+/// the call is refused and the channel stays usable.
+inline bool begin_after_handshake(ChannelCore* core, const char* operation,
+                                  std::error_code& code) {
+  if (!begin(core, operation, code)) return false;
+  if (!core->handshake_done) {
+    refuse(*core, operation, errc::wrong_handshake_state, code,
+           "the handshake is not done");
+    return false;
+  }
+  return true;
+}
+
 /// Ends an operation with an OpenSSL error that leaves the channel usable,
 /// e.g. a request the protocol version does not allow.
 inline void refuse_from_queue(ChannelCore& core, const char* operation,
