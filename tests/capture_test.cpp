@@ -642,6 +642,29 @@ TEST_CASE("closing a capture writes held packets even when no secrets came",
   CHECK(read_secrets(file.str()).empty());
 }
 
+TEST_CASE("a capture whose secrets never come holds at most 1 MiB",
+          "[capture][secrets]") {
+  std::ostringstream file;
+  Capture capture(file);
+  const std::size_t header_size = file.str().size();
+  capture.client_to_server(client_hello_start(0x44));
+
+  // Half a megabyte still waits for the secrets; once the held packet
+  // blocks (data and headers) pass 1 MiB, they are written.
+  const Bytes chunk(64 * 1024, 0x17);
+  for (int sent = 0; sent < 8; ++sent) capture.server_to_client(chunk);
+  CHECK(file.str().size() == header_size);
+  for (int sent = 8; sent < 16; ++sent) capture.server_to_client(chunk);
+  CHECK(file.str().size() > header_size + 1024 * 1024);
+
+  // What was written stays in order: the byte stream reads back whole.
+  capture.server_to_client(chunk);
+  capture.close();
+  const std::vector<Packet> packets = read_packets(file.str());
+  CHECK(reassemble(packets, false) == Bytes(17 * chunk.size(), 0x17));
+  CHECK(read_secrets(file.str()).empty());
+}
+
 TEST_CASE("the destructor closes the capture", "[capture][close]") {
   std::ostringstream file;
   { Capture capture(file); }

@@ -59,6 +59,12 @@ using Octets = std::vector<unsigned char>;
 inline constexpr std::size_t largest_segment = 65495;
 inline constexpr std::uint32_t tcp_window = 65535;
 
+// Packets wait for the secrets that decrypt them up to this many bytes of
+// packet blocks; past it they are written without, so that a connection
+// whose secrets never come costs bounded memory. A handshake, which is all
+// that comes before the secrets of a healthy connection, is far smaller.
+inline constexpr std::size_t most_held = 1024 * 1024;
+
 inline constexpr std::uint8_t tcp_fin = 0x01;
 inline constexpr std::uint8_t tcp_syn = 0x02;
 inline constexpr std::uint8_t tcp_push = 0x08;
@@ -538,10 +544,11 @@ struct CaptureState {
 /// plaintext. Record only to debug, never in production.
 ///
 /// Limitations:
-/// - Until the secrets are in, the packets wait in memory. When they never
-///   come (no channel of the connection has `key_log()` installed, or the
-///   handshake fails), everything waits for `close`, so memory grows with
-///   the connection. Install the key log before the handshake.
+/// - Until the secrets are in, the packets wait in memory, up to 1 MiB of
+///   them. When the secrets never come (no channel of the connection has
+///   `key_log()` installed, or the handshake fails), each 1 MiB is written
+///   as it fills, and Wireshark shows those records undecrypted. Install
+///   the key log before the handshake.
 /// - Only secrets of the client random in the first ClientHello are kept,
 ///   so that a context shared by many connections adds no other
 ///   connection's secrets. A TLS 1.2 renegotiation sends its ClientHello
@@ -713,11 +720,13 @@ class Capture {
   }
 
   // Writes the held packets after the secrets that decrypt them, once all
-  // of this connection's secrets are in, or at close whatever came.
+  // of this connection's secrets are in; at close, or once the held
+  // packets reach their bound, after whatever secrets came.
   void release(bool closing, const char* operation) {
     detail::CaptureState& state = *state_;
     state.keys.add(std::exchange(state.arrived, {}));
-    if (!closing && !state.keys.complete()) return;
+    const bool full = state.held.size() >= detail::most_held;
+    if (!closing && !full && !state.keys.complete()) return;
 
     std::error_code code;
     const std::string secrets = state.keys.take_unwritten();
