@@ -68,13 +68,8 @@ membio::Context<membio::server> server_with_key(TlsVersion version,
                                                 membio::KeyType type) {
   membio::CertificateOptions options;
   options.key_type = type;
-  const membio::Identity identity = membio::test::test_ca().issue(options);
-
-  membio::Context<membio::server> context;
-  context.use_identity_pem(identity.certificate_chain_pem,
-                           identity.private_key_pem);
-  context.set_protocol_versions(version, version);
-  return context;
+  return membio::test::server_context_for(
+      membio::test::test_ca().issue(options), version);
 }
 
 // Checks that `alert` is close_notify, sent by this side or received.

@@ -52,15 +52,6 @@ Context<membio::client> untrusting_client(TlsVersion version) {
   return context;
 }
 
-Context<membio::server> server_with(const membio::Identity& identity,
-                                    TlsVersion version) {
-  Context<membio::server> context;
-  context.use_identity_pem(identity.certificate_chain_pem,
-                           identity.private_key_pem);
-  context.set_protocol_versions(version, version);
-  return context;
-}
-
 membio::Identity identity_with(std::vector<std::string> alt_names) {
   membio::CertificateOptions options;
   options.alt_names = std::move(alt_names);
@@ -207,7 +198,7 @@ TEST_CASE("client checks an IPv6 server name against the IP entries",
           "[channel][verify]") {
   const membio::Identity identity = identity_with({"IP:::1"});
   const Context<membio::server> server_context =
-      server_with(identity, TlsVersion::tls1_3);
+      test::server_context_for(identity, TlsVersion::tls1_3);
   Connection listed(test::client_context(), server_context, "::1");
   Connection unlisted(test::client_context(), server_context, "::2");
 
@@ -229,7 +220,7 @@ TEST_CASE("client rejects an expired server certificate", "[channel][verify]") {
   options.valid_for = std::chrono::hours(24);
   const membio::Identity expired = test::test_ca().issue(options);
   Connection connection(test::client_context(version),
-                        server_with(expired, version));
+                        test::server_context_for(expired, version));
 
   const std::error_code code = connection.handshake();
 

@@ -21,13 +21,19 @@ inline const Identity& localhost_identity() {
   return identity;
 }
 
-/// A server context using localhost_identity(), limited to one version.
-inline Context<server> server_context(TlsVersion version = TlsVersion::tls1_3) {
+/// A server context presenting `identity`, limited to one version.
+inline Context<server> server_context_for(const Identity& identity,
+                                          TlsVersion version) {
   Context<server> context;
-  context.use_identity_pem(localhost_identity().certificate_chain_pem,
-                           localhost_identity().private_key_pem);
+  context.use_identity_pem(identity.certificate_chain_pem,
+                           identity.private_key_pem);
   context.set_protocol_versions(version, version);
   return context;
+}
+
+/// A server context using localhost_identity(), limited to one version.
+inline Context<server> server_context(TlsVersion version = TlsVersion::tls1_3) {
+  return server_context_for(localhost_identity(), version);
 }
 
 /// A client context trusting test_ca(), limited to one version.

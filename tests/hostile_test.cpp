@@ -184,16 +184,6 @@ struct Attempt {
   std::error_code code;
 };
 
-// A server context on one version presenting `identity`.
-Context<membio::server> server_with(const membio::Identity& identity,
-                                    TlsVersion version) {
-  Context<membio::server> context;
-  context.use_identity_pem(identity.certificate_chain_pem,
-                           identity.private_key_pem);
-  context.set_protocol_versions(version, version);
-  return context;
-}
-
 // Checks that a client refused the server's certificate for
 // `verify_reason`, sent `alert`, and that the server received it.
 void check_certificate_refused(Attempt& attempt,
@@ -847,7 +837,8 @@ TEST_CASE("a client refuses an expired server certificate",
   const membio::Identity expired =
       identity_valid(-std::chrono::hours(48), std::chrono::hours(24));
 
-  Attempt attempt(test::client_context(version), server_with(expired, version));
+  Attempt attempt(test::client_context(version),
+                  test::server_context_for(expired, version));
 
   check_certificate_refused(attempt, "certificate has expired",
                             "certificate expired");
@@ -860,7 +851,8 @@ TEST_CASE("a client refuses a server certificate that is not yet valid",
   const membio::Identity future =
       identity_valid(std::chrono::hours(24), std::chrono::hours(24));
 
-  Attempt attempt(test::client_context(version), server_with(future, version));
+  Attempt attempt(test::client_context(version),
+                  test::server_context_for(future, version));
 
   check_certificate_refused(attempt, "certificate is not yet valid",
                             "bad certificate");
@@ -871,8 +863,9 @@ TEST_CASE("a client refuses a self-signed server certificate it does not trust",
   const TlsVersion version = any_version();
   INFO(test::name_of(version));
 
-  Attempt attempt(test::client_context(version),
-                  server_with(membio::make_self_signed(), version));
+  Attempt attempt(
+      test::client_context(version),
+      test::server_context_for(membio::make_self_signed(), version));
 
   check_certificate_refused(attempt, "self-signed certificate", "unknown CA");
 }
@@ -890,7 +883,7 @@ TEST_CASE("a client refuses a certificate signed by a CA:false certificate",
                                   key_pem_of(forged)};
 
   Attempt attempt(client_trusting(root, version),
-                  server_with(identity, version));
+                  test::server_context_for(identity, version));
 
   check_certificate_refused(attempt, "invalid CA certificate", "unknown CA");
 }
@@ -905,7 +898,7 @@ TEST_CASE("a client refuses a server certificate only for client auth",
   const membio::Identity identity{pem_of(leaf), key_pem_of(leaf)};
 
   Attempt attempt(client_trusting(root, version),
-                  server_with(identity, version));
+                  test::server_context_for(identity, version));
 
   check_certificate_refused(attempt, "unsuitable certificate purpose",
                             "unsupported certificate");
@@ -922,7 +915,7 @@ TEST_CASE("a client refuses a server certificate whose key only signs certs",
   const membio::Identity identity{pem_of(leaf), key_pem_of(leaf)};
 
   Attempt attempt(client_trusting(root, version),
-                  server_with(identity, version));
+                  test::server_context_for(identity, version));
 
   // A TLS 1.2 server does not even offer a suite for a key that may not
   // sign its key exchange; a TLS 1.3 client checks the purpose itself.
@@ -979,7 +972,8 @@ TEST_CASE("a server certificate over the default chain limit is refused",
   const membio::Identity huge = test::test_ca().issue(options);
   REQUIRE(huge.certificate_chain_pem.size() > 4 * 100 * 1024 / 3);
 
-  Attempt attempt(test::client_context(version), server_with(huge, version));
+  Attempt attempt(test::client_context(version),
+                  test::server_context_for(huge, version));
 
   INFO("server: " << attempt.server.last_error_message());
   check_failed(attempt.client, attempt.client.failure(), "handshake",

@@ -91,19 +91,9 @@ membio::Certificate leaf_of(const membio::Identity& identity) {
   return membio::Certificate::from_pem(identity.certificate_chain_pem, code);
 }
 
-/// A server context presenting `identity`, limited to one version.
-Context<membio::server> context_for(const membio::Identity& identity,
-                                    TlsVersion version) {
-  Context<membio::server> context;
-  context.use_identity_pem(identity.certificate_chain_pem,
-                           identity.private_key_pem);
-  context.set_protocol_versions(version, version);
-  return context;
-}
-
 /// A server context presenting other_identity(), limited to one version.
 Context<membio::server> other_context(TlsVersion version) {
-  return context_for(other_identity(), version);
+  return test::server_context_for(other_identity(), version);
 }
 
 /// Answers "other.test" with `other` and every other name with the default.
@@ -180,9 +170,9 @@ TEST_CASE("a server name callback switches to another context's certificate",
   INFO(test::name_of(version) << ", default " << name_of(default_type)
                               << ", other " << name_of(other_type));
   const Context<membio::server> other =
-      context_for(other_identity(other_type), version);
+      test::server_context_for(other_identity(other_type), version);
   Context<membio::server> server_context =
-      context_for(localhost_identity(default_type), version);
+      test::server_context_for(localhost_identity(default_type), version);
   server_context.on_server_name(switch_to(other));
   Channel<membio::client> client(test::client_context(version), "other.test");
   Channel<membio::server> server(server_context);
@@ -407,7 +397,7 @@ TEST_CASE("a switched context holding two key types offers both to the client",
   const TlsVersion version = any_version();
   INFO(test::name_of(version));
   Context<membio::server> other =
-      context_for(other_identity(KeyType::ec_p256), version);
+      test::server_context_for(other_identity(KeyType::ec_p256), version);
   other.use_identity_pem(
       other_identity(KeyType::rsa_2048).certificate_chain_pem,
       other_identity(KeyType::rsa_2048).private_key_pem);
