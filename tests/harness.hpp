@@ -3,9 +3,11 @@
 #ifndef MEMBIO_TESTS_HARNESS_HPP
 #define MEMBIO_TESTS_HARNESS_HPP
 
+#include <cstddef>
 #include <membio/membio.hpp>
-
+#include <random>
 #include <string>
+#include <vector>
 
 namespace membio::test {
 
@@ -58,6 +60,31 @@ struct Pair {
   Channel<Role::client> client;
   Channel<Role::server> server;
 };
+
+/// Moves all that `from` has to send into `to`; returns the bytes moved.
+template <Role From, Role To>
+std::size_t deliver(Channel<From>& from, Channel<To>& to) {
+  const std::vector<unsigned char> flight = drain_all(from);
+  feed(to, flight);
+  return flight.size();
+}
+
+/// Reads all the plaintext available now.
+template <Role R>
+std::string read_all(Channel<R>& channel) {
+  std::string received;
+  (void)read_plaintext_into(channel, received);
+  return received;
+}
+
+/// Bytes that look random, so that a lost, repeated or reordered chunk
+/// shows; the same seed gives the same bytes.
+inline std::string pattern(std::size_t size, unsigned seed = 1) {
+  std::mt19937 random(seed);
+  std::string bytes(size, '\0');
+  for (char& byte : bytes) byte = static_cast<char>(random() & 0xff);
+  return bytes;
+}
 
 /// A printable name for a version, for test sections.
 inline std::string name_of(TlsVersion version) {

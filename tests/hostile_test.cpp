@@ -35,6 +35,7 @@ using membio::Context;
 using membio::Role;
 using membio::Status;
 using membio::TlsVersion;
+using membio::test::deliver;
 using membio::test::Pair;
 namespace test = membio::test;
 
@@ -42,14 +43,6 @@ using Bytes = std::vector<unsigned char>;
 
 TlsVersion any_version() {
   return GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
-}
-
-// Moves all that `from` has to send into `to`; returns the bytes moved.
-template <Role From, Role To>
-std::size_t deliver(Channel<From>& from, Channel<To>& to) {
-  const Bytes flight = membio::drain_all(from);
-  membio::feed(to, flight);
-  return flight.size();
 }
 
 // Reads all the plaintext available now, ignoring any error.

@@ -41,7 +41,10 @@ using membio::MutableBytes;
 using membio::Role;
 using membio::Status;
 using membio::TlsVersion;
+using membio::test::deliver;
 using membio::test::Pair;
+using membio::test::pattern;
+using membio::test::read_all;
 using Bytes = std::vector<unsigned char>;
 using Splitter = std::function<std::size_t()>;
 
@@ -49,15 +52,6 @@ template <Role R>
 using Channel = membio::Channel<R>;
 
 constexpr unsigned char application_data_record = 23;
-
-// Bytes that look random, so that a lost, repeated or reordered chunk
-// shows; the same seed gives the same bytes.
-std::string pattern(std::size_t size, unsigned seed = 1) {
-  std::mt19937 random(seed);
-  std::string bytes(size, '\0');
-  for (char& byte : bytes) byte = static_cast<char>(random() & 0xff);
-  return bytes;
-}
 
 // Bytes that do not look like TLS at all: an unknown record type and
 // version. OpenSSL fails on them without sending an alert.
@@ -69,22 +63,6 @@ Bytes malformed_record() {
   return {0x16, 0x03, 0x03, 0x00, 0x08,  // handshake record, 8 bytes
           0x0b, 0x00, 0x00, 0x04,        // Certificate, 4 bytes
           0xde, 0xad, 0xbe, 0xef};
-}
-
-// Moves all that `from` has to send into `to`; returns the bytes moved.
-template <Role From, Role To>
-std::size_t deliver(Channel<From>& from, Channel<To>& to) {
-  const Bytes flight = membio::drain_all(from);
-  membio::feed(to, flight);
-  return flight.size();
-}
-
-// Reads all the plaintext available now.
-template <Role R>
-std::string read_all(Channel<R>& channel) {
-  std::string received;
-  (void)membio::read_plaintext_into(channel, received);
-  return received;
 }
 
 // Writes `plaintext` on `from`, delivers it whole, and returns what `to`

@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <ostream>
-#include <random>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -42,6 +41,9 @@ using membio::Limits;
 using membio::Role;
 using membio::Status;
 using membio::TlsVersion;
+using membio::test::deliver;
+using membio::test::pattern;
+using membio::test::read_all;
 namespace test = membio::test;
 
 using Bytes = std::vector<unsigned char>;
@@ -51,15 +53,6 @@ constexpr std::size_t mib = 1024 * 1024;
 
 TlsVersion any_version() {
   return GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
-}
-
-// Bytes that look random, so that a lost, repeated or reordered chunk
-// shows; the same seed gives the same bytes.
-std::string pattern(std::size_t size, unsigned seed) {
-  std::mt19937 random(seed);
-  std::string bytes(size, '\0');
-  for (char& byte : bytes) byte = static_cast<char>(random() & 0xff);
-  return bytes;
 }
 
 // The default limits with one incoming, outgoing or queued bound changed.
@@ -116,22 +109,6 @@ struct LimitedPair {
 template <Role R>
 std::size_t buffered_input(const Channel<R>& channel) {
   return BIO_ctrl_pending(SSL_get_rbio(channel.native_handle()));
-}
-
-// Moves all that `from` has to send into `to`; returns the bytes moved.
-template <Role From, Role To>
-std::size_t deliver(Channel<From>& from, Channel<To>& to) {
-  const Bytes flight = membio::drain_all(from);
-  membio::feed(to, flight);
-  return flight.size();
-}
-
-// Reads all the plaintext available now.
-template <Role R>
-std::string read_all(Channel<R>& channel) {
-  std::string received;
-  (void)membio::read_plaintext_into(channel, received);
-  return received;
 }
 
 // Runs both handshakes to the end, moving whole flights, and reads what

@@ -9,7 +9,6 @@
 
 #include <cstddef>
 #include <ostream>
-#include <random>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -30,15 +29,7 @@ using membio::CloseState;
 using membio::Loopback;
 using membio::TlsVersion;
 using membio::test::Pair;
-
-// Bytes that look random, so that a lost, repeated or reordered chunk
-// shows; the same seed gives the same bytes.
-std::string pattern(std::size_t size, unsigned seed = 1) {
-  std::mt19937 random(seed);
-  std::string bytes(size, '\0');
-  for (char& byte : bytes) byte = static_cast<char>(random() & 0xff);
-  return bytes;
-}
+using membio::test::pattern;
 
 // Whether `text` contains `part`.
 bool contains(const std::string& text, const std::string& part) {

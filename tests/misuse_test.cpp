@@ -48,7 +48,9 @@ using membio::KeyUpdate;
 using membio::Role;
 using membio::Status;
 using membio::TlsVersion;
+using membio::test::deliver;
 using membio::test::Pair;
+using membio::test::read_all;
 namespace test = membio::test;
 
 using Bytes = std::vector<unsigned char>;
@@ -56,22 +58,6 @@ using Call = std::function<void(std::error_code&)>;
 
 TlsVersion any_version() {
   return GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
-}
-
-// Moves all that `from` has to send into `to`; returns the bytes moved.
-template <Role From, Role To>
-std::size_t deliver(Channel<From>& from, Channel<To>& to) {
-  const Bytes flight = membio::drain_all(from);
-  membio::feed(to, flight);
-  return flight.size();
-}
-
-// Reads all the plaintext available now.
-template <Role R>
-std::string read_all(Channel<R>& channel) {
-  std::string received;
-  (void)membio::read_plaintext_into(channel, received);
-  return received;
 }
 
 // Runs both handshakes to the end and reads what follows them.

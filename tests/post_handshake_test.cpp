@@ -9,7 +9,6 @@
 
 #include <cstddef>
 #include <optional>
-#include <random>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -20,18 +19,11 @@ using membio::KeyUpdate;
 using membio::Role;
 using membio::TlsVersion;
 using membio::test::name_of;
+using membio::test::pattern;
 
 // Whether `text` contains `part`.
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
-}
-
-// Bytes that look random, so that a lost or reordered chunk shows.
-std::string pattern(std::size_t size, unsigned seed) {
-  std::mt19937 random(seed);
-  std::string bytes(size, '\0');
-  for (char& byte : bytes) byte = static_cast<char>(random() & 0xff);
-  return bytes;
 }
 
 // Whether `code` is OpenSSL's error with `reason` (an SSL_R_* value).

@@ -18,7 +18,6 @@
 #include <exception>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -32,6 +31,7 @@ using membio::Context;
 using membio::Loopback;
 using membio::TicketKey;
 using membio::TlsVersion;
+using membio::test::pattern;
 namespace test = membio::test;
 
 using Bytes = std::vector<unsigned char>;
@@ -174,14 +174,6 @@ Outcome connect(const Context<membio::client>& client_context,
     outcome.failure = failure.what();
   }
   return outcome;
-}
-
-// Random bytes, different on each thread and each run of the same seed.
-std::string pattern(std::size_t size, unsigned seed) {
-  std::mt19937 random(seed);
-  std::string bytes(size, '\0');
-  for (char& byte : bytes) byte = static_cast<char>(random() & 0xff);
-  return bytes;
 }
 
 // Sessions the threads publish, so that each may resume another's: the

@@ -27,6 +27,7 @@ using membio::Role;
 using membio::Status;
 using membio::TlsVersion;
 using membio::test::Pair;
+using membio::test::pattern;
 using Bytes = std::vector<unsigned char>;
 using Splitter = std::function<std::size_t()>;
 
@@ -36,15 +37,6 @@ using Channel = membio::Channel<R>;
 constexpr unsigned char alert_record = 21;
 constexpr unsigned char application_data_record = 23;
 constexpr std::size_t mebibyte = 1024 * 1024;
-
-// Bytes that look random, so that a lost, repeated or reordered chunk
-// shows; the same seed gives the same bytes.
-std::string pattern(std::size_t size, unsigned seed = 1) {
-  std::mt19937 random(seed);
-  std::string bytes(size, '\0');
-  for (char& byte : bytes) byte = static_cast<char>(random() & 0xff);
-  return bytes;
-}
 
 // A well-formed handshake record holding a message no server expects first
 // (a Certificate), which OpenSSL answers with a fatal alert.
