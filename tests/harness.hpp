@@ -5,8 +5,10 @@
 
 #include <cstddef>
 #include <membio/membio.hpp>
+#include <ostream>
 #include <random>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace membio::test {
@@ -60,6 +62,28 @@ struct Pair {
   Channel<Role::client> client;
   Channel<Role::server> server;
 };
+
+/// What a handshake between two channels ended with, printable for INFO.
+struct Outcome {
+  std::error_code code;
+  std::string client_message;
+  std::string server_message;
+};
+
+inline std::ostream& operator<<(std::ostream& out, const Outcome& outcome) {
+  return out << "code: " << outcome.code.message()
+             << "\nclient: " << outcome.client_message
+             << "\nserver: " << outcome.server_message;
+}
+
+/// Runs a loopback handshake between `client` and `server` and reports how
+/// it ended instead of throwing.
+inline Outcome handshake_outcome(Channel<client>& client,
+                                 Channel<server>& server) {
+  std::error_code code;
+  Loopback(client, server).handshake(code);
+  return {code, client.last_error_message(), server.last_error_message()};
+}
 
 /// Moves all that `from` has to send into `to`; returns the bytes moved.
 template <Role From, Role To>

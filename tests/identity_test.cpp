@@ -21,7 +21,6 @@
 #include <fstream>
 #include <functional>
 #include <memory>
-#include <ostream>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -39,6 +38,8 @@ using membio::Context;
 using membio::FileFormat;
 using membio::PinMode;
 using membio::TlsVersion;
+using membio::test::handshake_outcome;
+using membio::test::Outcome;
 using Bytes = std::vector<unsigned char>;
 using Pin = std::array<unsigned char, 32>;
 namespace fs = std::filesystem;
@@ -94,26 +95,6 @@ class TempDir {
   fs::path path_;
 };
 
-/// What a handshake between two channels ended with, printable for INFO.
-struct Outcome {
-  std::error_code code;
-  std::string client_message;
-  std::string server_message;
-};
-
-std::ostream& operator<<(std::ostream& out, const Outcome& outcome) {
-  return out << "code: " << outcome.code.message()
-             << "\nclient: " << outcome.client_message
-             << "\nserver: " << outcome.server_message;
-}
-
-Outcome connect(Channel<membio::client>& client,
-                Channel<membio::server>& server) {
-  std::error_code code;
-  membio::Loopback(client, server).handshake(code);
-  return {code, client.last_error_message(), server.last_error_message()};
-}
-
 TlsVersion any_version() {
   return GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
 }
@@ -138,7 +119,7 @@ void require_handshake(const Context<membio::client>& client_context,
   Channel<membio::client> client(client_context, "localhost");
   Channel<membio::server> server(server_context);
 
-  const Outcome outcome = connect(client, server);
+  const Outcome outcome = handshake_outcome(client, server);
 
   INFO(outcome);
   REQUIRE_FALSE(outcome.code);
@@ -457,7 +438,7 @@ TEST_CASE("a wrong password leaves the identity loaded before in use",
   REQUIRE(code);
   Channel<membio::client> client(test::client_context(), "localhost");
   Channel<membio::server> server(server_context);
-  const Outcome outcome = connect(client, server);
+  const Outcome outcome = handshake_outcome(client, server);
 
   INFO(outcome);
   REQUIRE_FALSE(outcome.code);
@@ -592,7 +573,7 @@ TEST_CASE("a PKCS#12 bundle with an intermediate gives the client a full chain",
 
   Channel<membio::client> client(test::client_context(version), "localhost");
   Channel<membio::server> server(server_context);
-  const Outcome outcome = connect(client, server);
+  const Outcome outcome = handshake_outcome(client, server);
   INFO(outcome);
   REQUIRE_FALSE(outcome.code);
   const std::vector<membio::Certificate> chain = client.verified_chain();
@@ -671,7 +652,7 @@ TEST_CASE("a client trusting only the root verifies a leaf of an intermediate",
   Channel<membio::client> client(test::client_context(version), "localhost");
   Channel<membio::server> server(server_context);
 
-  const Outcome outcome = connect(client, server);
+  const Outcome outcome = handshake_outcome(client, server);
 
   INFO(outcome);
   REQUIRE_FALSE(outcome.code);
@@ -693,7 +674,7 @@ TEST_CASE("a server that leaves out its intermediate is not verified",
   Channel<membio::client> client(test::client_context(version), "localhost");
   Channel<membio::server> server(server_context);
 
-  const Outcome outcome = connect(client, server);
+  const Outcome outcome = handshake_outcome(client, server);
 
   INFO(outcome);
   CHECK(outcome.code);
@@ -718,7 +699,7 @@ TEST_CASE("a verifying client refuses a certificate for other host names",
   Channel<membio::client> client(client_context, "example.com");
   Channel<membio::server> server(test::server_context(version));
 
-  const Outcome outcome = connect(client, server);
+  const Outcome outcome = handshake_outcome(client, server);
 
   INFO(outcome);
   CHECK(client_context.verifies_peer());
@@ -735,7 +716,7 @@ TEST_CASE("a client connecting by address verifies the certificate's IP entry",
   Channel<membio::client> client(test::client_context(version), "127.0.0.1");
   Channel<membio::server> server(test::server_context(version));
 
-  const Outcome outcome = connect(client, server);
+  const Outcome outcome = handshake_outcome(client, server);
 
   INFO(outcome);
   CHECK_FALSE(outcome.code);
@@ -750,7 +731,7 @@ TEST_CASE("a verifying client given no server name reports so",
   Channel<membio::client> client(client_context);
   Channel<membio::server> server(test::server_context(version));
 
-  const Outcome outcome = connect(client, server);
+  const Outcome outcome = handshake_outcome(client, server);
 
   INFO(outcome);
   CHECK(client_context.needs_server_name());
@@ -788,7 +769,7 @@ TEST_CASE("pins with the chain refuse an unpinned key on a valid chain",
   Channel<membio::client> client(client_context, "localhost");
   Channel<membio::server> server(test::server_context(version));
 
-  const Outcome outcome = connect(client, server);
+  const Outcome outcome = handshake_outcome(client, server);
 
   INFO(outcome);
   CHECK(outcome.code);
@@ -810,7 +791,7 @@ TEST_CASE("pins with the chain still refuse a pinned key on an untrusted chain",
   Channel<membio::client> client(client_context, "localhost");
   Channel<membio::server> server(server_context);
 
-  const Outcome outcome = connect(client, server);
+  const Outcome outcome = handshake_outcome(client, server);
 
   INFO(outcome);
   CHECK(outcome.code);
@@ -832,7 +813,7 @@ TEST_CASE("pins instead of the chain accept a pinned self-signed server",
   Channel<membio::client> client(client_context);
   Channel<membio::server> server(server_context);
 
-  const Outcome outcome = connect(client, server);
+  const Outcome outcome = handshake_outcome(client, server);
 
   INFO(outcome);
   CHECK_FALSE(client_context.needs_server_name());
@@ -859,7 +840,7 @@ TEST_CASE("pins instead of the chain ignore the name and the dates",
   Channel<membio::client> client(client_context, "example.com");
   Channel<membio::server> server(server_context);
 
-  const Outcome outcome = connect(client, server);
+  const Outcome outcome = handshake_outcome(client, server);
 
   INFO(outcome);
   CHECK_FALSE(outcome.code);
@@ -879,7 +860,7 @@ TEST_CASE("pins instead of the chain refuse an unpinned self-signed server",
   Channel<membio::client> client(client_context);
   Channel<membio::server> server(server_context);
 
-  const Outcome outcome = connect(client, server);
+  const Outcome outcome = handshake_outcome(client, server);
 
   INFO(outcome);
   CHECK(outcome.code);
@@ -903,7 +884,7 @@ TEST_CASE("an empty pin list turns pinning off again", "[identity][pin]") {
                                   stranger_identity().private_key_pem);
   Channel<membio::client> client(client_context, "localhost");
   Channel<membio::server> server(server_context);
-  const Outcome outcome = connect(client, server);
+  const Outcome outcome = handshake_outcome(client, server);
   INFO(outcome);
   CHECK_THAT(outcome.client_message,
              ContainsSubstring("certificate verify failed"));
@@ -934,7 +915,7 @@ TEST_CASE("a server pins the public keys of client certificates",
     Channel<membio::client> client(client_context, "localhost");
     Channel<membio::server> server(server_context);
 
-    const Outcome outcome = connect(client, server);
+    const Outcome outcome = handshake_outcome(client, server);
 
     INFO(outcome);
     CHECK(outcome.code);
@@ -962,7 +943,7 @@ TEST_CASE("a server pinning instead of the chain accepts a self-signed client",
   Channel<membio::client> client(client_context, "localhost");
   Channel<membio::server> server(server_context);
 
-  const Outcome outcome = connect(client, server);
+  const Outcome outcome = handshake_outcome(client, server);
 
   INFO(outcome);
   REQUIRE_FALSE(outcome.code);

@@ -9,7 +9,6 @@
 
 #include <chrono>
 #include <optional>
-#include <ostream>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -26,25 +25,13 @@ using membio::ClientCertificate;
 using membio::Context;
 using membio::Status;
 using membio::TlsVersion;
+using membio::test::Outcome;
 namespace test = membio::test;
 
 constexpr int handshake_failure_alert = 40;
 constexpr int certificate_expired_alert = 45;
 constexpr int unknown_ca_alert = 48;
 constexpr int certificate_required_alert = 116;
-
-/// What a connection ended with, printable for INFO.
-struct Outcome {
-  std::error_code code;
-  std::string client_message;
-  std::string server_message;
-};
-
-std::ostream& operator<<(std::ostream& out, const Outcome& outcome) {
-  return out << "code: " << outcome.code.message()
-             << "\nclient: " << outcome.client_message
-             << "\nserver: " << outcome.server_message;
-}
 
 // Lets a client whose handshake was already done read what the server sent
 // when it failed: with TLS 1.3 the client finishes first and learns of a

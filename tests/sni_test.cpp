@@ -8,7 +8,6 @@
 #include <catch2/matchers/catch_matchers_string.hpp>
 #include <catch2/matchers/catch_matchers_vector.hpp>
 
-#include <ostream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -28,29 +27,11 @@ using membio::Context;
 using membio::KeyType;
 using membio::ServerNameAnswer;
 using membio::TlsVersion;
+using membio::test::handshake_outcome;
+using membio::test::Outcome;
 namespace test = membio::test;
 
 constexpr int unrecognized_name_alert = 112;
-
-/// What a handshake between two channels ended with, printable for INFO.
-struct Outcome {
-  std::error_code code;
-  std::string client_message;
-  std::string server_message;
-};
-
-std::ostream& operator<<(std::ostream& out, const Outcome& outcome) {
-  return out << "code: " << outcome.code.message()
-             << "\nclient: " << outcome.client_message
-             << "\nserver: " << outcome.server_message;
-}
-
-Outcome connect(Channel<membio::client>& client,
-                Channel<membio::server>& server) {
-  std::error_code code;
-  membio::Loopback(client, server).handshake(code);
-  return {code, client.last_error_message(), server.last_error_message()};
-}
 
 TlsVersion any_version() {
   return GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
@@ -129,7 +110,7 @@ TEST_CASE("a server reads the server name the client sent", "[sni]") {
   Channel<membio::server> server(test::server_context(version));
   CHECK(server.server_name().empty());
 
-  const Outcome outcome = connect(client, server);
+  const Outcome outcome = handshake_outcome(client, server);
 
   INFO(outcome);
   REQUIRE_FALSE(outcome.code);
@@ -149,7 +130,7 @@ TEST_CASE("a client connecting by address sends no server name", "[sni]") {
   Channel<membio::client> client(test::client_context(version), "127.0.0.1");
   Channel<membio::server> server(server_context);
 
-  const Outcome outcome = connect(client, server);
+  const Outcome outcome = handshake_outcome(client, server);
 
   INFO(outcome);
   REQUIRE_FALSE(outcome.code);
@@ -177,7 +158,7 @@ TEST_CASE("a server name callback switches to another context's certificate",
   Channel<membio::client> client(test::client_context(version), "other.test");
   Channel<membio::server> server(server_context);
 
-  const Outcome outcome = connect(client, server);
+  const Outcome outcome = handshake_outcome(client, server);
 
   INFO(outcome);
   REQUIRE_FALSE(outcome.code);
@@ -199,7 +180,7 @@ TEST_CASE(
   Channel<membio::client> client(test::client_context(version), "other.test");
   Channel<membio::server> server(test::server_context(version));
 
-  const Outcome outcome = connect(client, server);
+  const Outcome outcome = handshake_outcome(client, server);
 
   INFO(outcome);
   CHECK(outcome.code);
@@ -221,7 +202,7 @@ TEST_CASE("a server name callback that accepts keeps the default certificate",
   Channel<membio::client> client(test::client_context(version), "localhost");
   Channel<membio::server> server(server_context);
 
-  const Outcome outcome = connect(client, server);
+  const Outcome outcome = handshake_outcome(client, server);
 
   INFO(outcome);
   REQUIRE_FALSE(outcome.code);
@@ -243,7 +224,7 @@ TEST_CASE(
   Channel<membio::client> client(test::client_context(version), "unknown.test");
   Channel<membio::server> server(server_context);
 
-  const Outcome outcome = connect(client, server);
+  const Outcome outcome = handshake_outcome(client, server);
 
   INFO(outcome);
   CHECK(outcome.code);
@@ -271,7 +252,7 @@ TEST_CASE("a server name callback that throws refuses the client",
   Channel<membio::client> client(test::client_context(version), "localhost");
   Channel<membio::server> server(server_context);
 
-  const Outcome outcome = connect(client, server);
+  const Outcome outcome = handshake_outcome(client, server);
 
   INFO(outcome);
   CHECK(outcome.code);
@@ -296,7 +277,7 @@ TEST_CASE("a server name callback switching to an empty context refuses",
   Channel<membio::client> client(test::client_context(), "localhost");
   Channel<membio::server> server(server_context);
 
-  const Outcome outcome = connect(client, server);
+  const Outcome outcome = handshake_outcome(client, server);
 
   INFO(outcome);
   CHECK(outcome.code);
@@ -317,7 +298,7 @@ TEST_CASE("a switched context keeps the channel's ALPN choice",
   Channel<membio::client> client(client_context, "other.test");
   Channel<membio::server> server(server_context);
 
-  const Outcome outcome = connect(client, server);
+  const Outcome outcome = handshake_outcome(client, server);
 
   INFO(outcome);
   REQUIRE_FALSE(outcome.code);
@@ -345,7 +326,7 @@ TEST_CASE("a switched context keeps the channel's client certificate checks",
     Channel<membio::client> client(client_context, "other.test");
     Channel<membio::server> server(server_context);
 
-    const Outcome outcome = connect(client, server);
+    const Outcome outcome = handshake_outcome(client, server);
 
     INFO(outcome);
     REQUIRE_FALSE(outcome.code);
@@ -360,7 +341,7 @@ TEST_CASE("a switched context keeps the channel's client certificate checks",
     Channel<membio::client> client(client_context, "other.test");
     Channel<membio::server> server(server_context);
 
-    const Outcome outcome = connect(client, server);
+    const Outcome outcome = handshake_outcome(client, server);
 
     INFO(outcome);
     CHECK(outcome.code);
@@ -412,7 +393,7 @@ TEST_CASE("a switched context holding two key types offers both to the client",
   Channel<membio::client> client(client_context, "other.test");
   Channel<membio::server> server(server_context);
 
-  const Outcome outcome = connect(client, server);
+  const Outcome outcome = handshake_outcome(client, server);
 
   INFO(outcome);
   REQUIRE_FALSE(outcome.code);
