@@ -11,6 +11,19 @@
 #include <system_error>
 #include <vector>
 
+namespace membio {
+
+// Names instead of numbers in Catch2's messages.
+inline std::ostream& operator<<(std::ostream& out, Status status) {
+  return out << to_string(status);
+}
+
+inline std::ostream& operator<<(std::ostream& out, CloseState state) {
+  return out << to_string(state);
+}
+
+}  // namespace membio
+
 namespace membio::test {
 
 /// One certificate authority for the whole test run: making keys is slow.

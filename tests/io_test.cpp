@@ -12,26 +12,11 @@
 #include <algorithm>
 #include <cstddef>
 #include <functional>
-#include <ostream>
 #include <random>
 #include <string>
 #include <system_error>
 #include <utility>
 #include <vector>
-
-namespace membio {
-
-// Names instead of numbers in Catch2's messages. Internal linkage, so that
-// other test files may print these types their own way.
-static std::ostream& operator<<(std::ostream& out, Status status) {
-  return out << to_string(status);
-}
-
-static std::ostream& operator<<(std::ostream& out, CloseState state) {
-  return out << to_string(state);
-}
-
-}  // namespace membio
 
 namespace {
 

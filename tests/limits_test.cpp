@@ -14,21 +14,10 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <ostream>
 #include <string>
 #include <system_error>
 #include <utility>
 #include <vector>
-
-namespace membio {
-
-// Names instead of numbers in Catch2's messages. Internal linkage, so that
-// other test files may print these types their own way.
-static std::ostream& operator<<(std::ostream& out, Status status) {
-  return out << to_string(status);
-}
-
-}  // namespace membio
 
 namespace {
 

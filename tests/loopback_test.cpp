@@ -8,20 +8,9 @@
 #include <catch2/generators/catch_generators.hpp>
 
 #include <cstddef>
-#include <ostream>
 #include <string>
 #include <system_error>
 #include <vector>
-
-namespace membio {
-
-// Names instead of numbers in Catch2's messages. Internal linkage, so that
-// other test files may print these types their own way.
-static std::ostream& operator<<(std::ostream& out, CloseState state) {
-  return out << to_string(state);
-}
-
-}  // namespace membio
 
 namespace {
 

@@ -30,12 +30,8 @@
 
 namespace membio {
 
-// Names instead of numbers in Catch2's messages. Internal linkage, so that
-// other test files may print these types their own way.
-static std::ostream& operator<<(std::ostream& out, Status status) {
-  return out << to_string(status);
-}
-
+// A name instead of a number in Catch2's messages. Internal linkage, so that
+// other test files may print this type their own way.
 static std::ostream& operator<<(std::ostream& out, EarlyData early) {
   switch (early) {
     case EarlyData::not_sent:
