@@ -46,12 +46,6 @@ struct Connection {
   Channel<membio::server> server;
 };
 
-Context<membio::client> untrusting_client(TlsVersion version) {
-  Context<membio::client> context;
-  context.set_protocol_versions(version, version);
-  return context;
-}
-
 membio::Identity identity_with(std::vector<std::string> alt_names) {
   membio::CertificateOptions options;
   options.alt_names = std::move(alt_names);
@@ -122,7 +116,7 @@ TEST_CASE("skipping verification lets a nameless client reach any server",
           "[channel][verify]") {
   const TlsVersion version = any_version();
   INFO(test::name_of(version));
-  Context<membio::client> client_context = untrusting_client(version);
+  Context<membio::client> client_context = test::bare_client_context(version);
 
   client_context.insecure_skip_verification();
   Channel<membio::client> client(client_context);
@@ -138,7 +132,7 @@ TEST_CASE("skipping verification lets a nameless client reach any server",
 TEST_CASE("client rejects a server whose certificate it does not trust",
           "[channel][verify]") {
   const TlsVersion version = any_version();
-  Connection connection(untrusting_client(version),
+  Connection connection(test::bare_client_context(version),
                         test::server_context(version));
 
   const std::error_code code = connection.handshake();
@@ -331,7 +325,7 @@ TEST_CASE("a channel moved between handshake steps finishes the handshake",
 
 TEST_CASE("a channel moved mid-handshake still records the alert it sends",
           "[channel][move][verify]") {
-  Channel<membio::client> client(untrusting_client(TlsVersion::tls1_3),
+  Channel<membio::client> client(test::bare_client_context(TlsVersion::tls1_3),
                                  "localhost");
   Channel<membio::server> server(test::server_context());
 
@@ -505,7 +499,7 @@ TEST_CASE("verify callback can accept a server signed by an unknown CA",
           "[channel][verify][callback]") {
   const TlsVersion version = any_version();
   INFO(test::name_of(version));
-  Context<membio::client> client_context = untrusting_client(version);
+  Context<membio::client> client_context = test::bare_client_context(version);
   std::vector<membio::VerifyStep> seen;
   client_context.on_verify([&seen](const membio::VerifyStep& step) {
     seen.push_back(step);
@@ -601,7 +595,7 @@ TEST_CASE("a verify callback's exception reaches the caller as membio error",
 TEST_CASE("an empty verify callback restores OpenSSL's verdict",
           "[channel][verify][callback]") {
   Context<membio::client> client_context =
-      untrusting_client(TlsVersion::tls1_3);
+      test::bare_client_context(TlsVersion::tls1_3);
   client_context.on_verify([](const membio::VerifyStep&) { return true; });
 
   client_context.on_verify({});

@@ -145,12 +145,6 @@ std::string leaf_key_pem() {
   return test::localhost_identity().private_key_pem;
 }
 
-Context<membio::client> untrusting_client(TlsVersion version) {
-  Context<membio::client> context;
-  context.set_protocol_versions(version, version);
-  return context;
-}
-
 using Setter = std::function<void(std::error_code&)>;
 
 // Each setter of `context`, named, reporting through an error code.
@@ -572,7 +566,7 @@ TEST_CASE("a missing identity file throws with its path in the message",
 TEST_CASE("roots trusted from PEM text verify the server", "[context][trust]") {
   const TlsVersion version = GENERATE(TlsVersion::tls1_2, TlsVersion::tls1_3);
   INFO(test::name_of(version));
-  Context<membio::client> client = untrusting_client(version);
+  Context<membio::client> client = test::bare_client_context(version);
 
   client.trust_pem(test::test_ca().certificate_pem());
   const Outcome outcome = connect(client, test::server_context(version));
@@ -587,7 +581,7 @@ TEST_CASE("roots trusted from a PEM file verify the server",
   INFO(test::name_of(version));
   const TempDir directory;
   write_text(directory.file("roots.pem"), test::test_ca().certificate_pem());
-  Context<membio::client> client = untrusting_client(version);
+  Context<membio::client> client = test::bare_client_context(version);
 
   client.trust_file(directory.file("roots.pem"));
   const Outcome outcome = connect(client, test::server_context(version));
@@ -603,7 +597,7 @@ TEST_CASE("roots trusted from a hashed directory verify the server",
   const TempDir directory;
   const std::string root = test::test_ca().certificate_pem();
   write_text(directory.file(hashed_name(root)), root);
-  Context<membio::client> client = untrusting_client(version);
+  Context<membio::client> client = test::bare_client_context(version);
 
   client.trust_directory(directory.path());
   const Outcome outcome = connect(client, test::server_context(version));
@@ -618,7 +612,8 @@ TEST_CASE("a hashed directory without the issuer does not verify the server",
   const std::string stranger =
       membio::CertificateAuthority("stranger CA").certificate_pem();
   write_text(directory.file(hashed_name(stranger)), stranger);
-  Context<membio::client> client = untrusting_client(TlsVersion::tls1_3);
+  Context<membio::client> client =
+      test::bare_client_context(TlsVersion::tls1_3);
 
   client.trust_directory(directory.path());
   const Outcome outcome = connect(client, test::server_context());
@@ -659,7 +654,8 @@ TEST_CASE("trusting the system default roots succeeds", "[context][trust]") {
 
 TEST_CASE("the system default roots do not include the test CA",
           "[context][trust]") {
-  Context<membio::client> client = untrusting_client(TlsVersion::tls1_3);
+  Context<membio::client> client =
+      test::bare_client_context(TlsVersion::tls1_3);
 
   client.trust_system_default();
   const Outcome outcome = connect(client, test::server_context());
@@ -689,7 +685,8 @@ TEST_CASE("trust_pem with malformed text is an error naming the operation",
 
 TEST_CASE("a failed trust_pem adds none of its roots",
           "[context][trust][errors]") {
-  Context<membio::client> client = untrusting_client(TlsVersion::tls1_3);
+  Context<membio::client> client =
+      test::bare_client_context(TlsVersion::tls1_3);
   const std::string partly_broken =
       test::test_ca().certificate_pem() + truncated(leaf_pem());
   std::error_code code;

@@ -38,13 +38,26 @@ inline const Identity& localhost_identity() {
   return identity;
 }
 
+/// A server context with no identity yet, limited to one version.
+inline Context<server> bare_server_context(TlsVersion version) {
+  Context<server> context;
+  context.set_protocol_versions(version, version);
+  return context;
+}
+
+/// A client context trusting nothing yet, limited to one version.
+inline Context<client> bare_client_context(TlsVersion version) {
+  Context<client> context;
+  context.set_protocol_versions(version, version);
+  return context;
+}
+
 /// A server context presenting `identity`, limited to one version.
 inline Context<server> server_context_for(const Identity& identity,
                                           TlsVersion version) {
-  Context<server> context;
+  Context<server> context = bare_server_context(version);
   context.use_identity_pem(identity.certificate_chain_pem,
                            identity.private_key_pem);
-  context.set_protocol_versions(version, version);
   return context;
 }
 
@@ -55,9 +68,8 @@ inline Context<server> server_context(TlsVersion version = TlsVersion::tls1_3) {
 
 /// A client context trusting test_ca(), limited to one version.
 inline Context<client> client_context(TlsVersion version = TlsVersion::tls1_3) {
-  Context<client> context;
+  Context<client> context = bare_client_context(version);
   context.trust_pem(test_ca().certificate_pem());
-  context.set_protocol_versions(version, version);
   return context;
 }
 

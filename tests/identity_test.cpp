@@ -99,20 +99,6 @@ TlsVersion any_version() {
   return GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
 }
 
-/// A server context with no identity yet, limited to one version.
-Context<membio::server> bare_server(TlsVersion version) {
-  Context<membio::server> context;
-  context.set_protocol_versions(version, version);
-  return context;
-}
-
-/// A client context trusting nothing yet, limited to one version.
-Context<membio::client> bare_client(TlsVersion version) {
-  Context<membio::client> context;
-  context.set_protocol_versions(version, version);
-  return context;
-}
-
 /// Handshakes a "localhost" client with a server and requires success.
 void require_handshake(const Context<membio::client>& client_context,
                        const Context<membio::server>& server_context) {
@@ -336,7 +322,7 @@ TEST_CASE("an encrypted PEM key loads with its password given as text",
   INFO(test::name_of(version));
   const membio::Identity& identity = test::localhost_identity();
   const std::string encrypted = encrypted_pem(identity.private_key_pem);
-  Context<membio::server> server_context = bare_server(version);
+  Context<membio::server> server_context = test::bare_server_context(version);
 
   server_context.use_identity_pem(identity.certificate_chain_pem, encrypted,
                                   key_password);
@@ -351,7 +337,7 @@ TEST_CASE("an encrypted PEM key loads with a callable asked once for it",
   INFO(test::name_of(version));
   const membio::Identity& identity = test::localhost_identity();
   const std::string encrypted = encrypted_pem(identity.private_key_pem);
-  Context<membio::server> server_context = bare_server(version);
+  Context<membio::server> server_context = test::bare_server_context(version);
   int asked = 0;
 
   SECTION("a lambda") {
@@ -380,7 +366,8 @@ TEST_CASE("an encrypted traditional PEM key loads with its password",
   const membio::Identity& identity = test::localhost_identity();
   const std::string encrypted =
       encrypted_traditional_pem(identity.private_key_pem);
-  Context<membio::server> server_context = bare_server(TlsVersion::tls1_3);
+  Context<membio::server> server_context =
+      test::bare_server_context(TlsVersion::tls1_3);
 
   server_context.use_identity_pem(identity.certificate_chain_pem, encrypted,
                                   key_password);
@@ -425,7 +412,8 @@ TEST_CASE("a wrong password leaves the identity loaded before in use",
           "[identity][password]") {
   const membio::Identity& working = test::localhost_identity();
   const membio::Identity other = test::test_ca().issue();
-  Context<membio::server> server_context = bare_server(TlsVersion::tls1_3);
+  Context<membio::server> server_context =
+      test::bare_server_context(TlsVersion::tls1_3);
   server_context.use_identity_pem(working.certificate_chain_pem,
                                   working.private_key_pem);
   std::error_code code;
@@ -505,7 +493,7 @@ TEST_CASE("an encrypted PEM key file loads with its password",
   TempDir directory;
   const std::string path = directory.file("key.pem");
   write_file(path, encrypted_pem(identity.private_key_pem));
-  Context<membio::server> server_context = bare_server(version);
+  Context<membio::server> server_context = test::bare_server_context(version);
 
   server_context.use_certificate_chain_pem(identity.certificate_chain_pem);
   server_context.use_private_key_file(path, FileFormat::pem, key_password);
@@ -521,7 +509,7 @@ TEST_CASE("an encrypted PKCS#8 DER key file loads with its password",
   TempDir directory;
   const std::string path = directory.file("key.der");
   write_file(path, encrypted_pkcs8_der(identity.private_key_pem));
-  Context<membio::server> server_context = bare_server(version);
+  Context<membio::server> server_context = test::bare_server_context(version);
 
   server_context.use_certificate_chain_pem(identity.certificate_chain_pem);
   server_context.use_private_key_file(path, FileFormat::der, key_password);
@@ -557,7 +545,7 @@ TEST_CASE("a PKCS#12 bundle with an intermediate gives the client a full chain",
   const Bytes bundle = pkcs12_of(intermediate_leaf(), key_password);
   TempDir directory;
   write_file(directory.file("server.p12"), bundle);
-  Context<membio::server> server_context = bare_server(version);
+  Context<membio::server> server_context = test::bare_server_context(version);
 
   SECTION("bytes, password as text") {
     server_context.use_pkcs12(bundle, key_password);
@@ -646,7 +634,7 @@ TEST_CASE("a client trusting only the root verifies a leaf of an intermediate",
           "[identity][chain]") {
   const TlsVersion version = any_version();
   INFO(test::name_of(version));
-  Context<membio::server> server_context = bare_server(version);
+  Context<membio::server> server_context = test::bare_server_context(version);
   server_context.use_identity_pem(intermediate_leaf().certificate_chain_pem,
                                   intermediate_leaf().private_key_pem);
   Channel<membio::client> client(test::client_context(version), "localhost");
@@ -667,7 +655,7 @@ TEST_CASE("a server that leaves out its intermediate is not verified",
           "[identity][chain]") {
   const TlsVersion version = any_version();
   INFO(test::name_of(version));
-  Context<membio::server> server_context = bare_server(version);
+  Context<membio::server> server_context = test::bare_server_context(version);
   server_context.use_identity_pem(
       leaf_only(intermediate_leaf().certificate_chain_pem),
       intermediate_leaf().private_key_pem);
@@ -782,10 +770,10 @@ TEST_CASE("pins with the chain still refuse a pinned key on an untrusted chain",
           "[identity][pin]") {
   const TlsVersion version = any_version();
   INFO(test::name_of(version));
-  Context<membio::client> client_context = bare_client(version);
+  Context<membio::client> client_context = test::bare_client_context(version);
   client_context.pin_public_keys(
       {pin_of(stranger_identity().certificate_chain_pem)}, PinMode::with_chain);
-  Context<membio::server> server_context = bare_server(version);
+  Context<membio::server> server_context = test::bare_server_context(version);
   server_context.use_identity_pem(stranger_identity().certificate_chain_pem,
                                   stranger_identity().private_key_pem);
   Channel<membio::client> client(client_context, "localhost");
@@ -803,11 +791,11 @@ TEST_CASE("pins instead of the chain accept a pinned self-signed server",
           "[identity][pin]") {
   const TlsVersion version = any_version();
   INFO(test::name_of(version));
-  Context<membio::client> client_context = bare_client(version);
+  Context<membio::client> client_context = test::bare_client_context(version);
   client_context.pin_public_keys(
       {pin_of(stranger_identity().certificate_chain_pem)},
       PinMode::instead_of_chain);
-  Context<membio::server> server_context = bare_server(version);
+  Context<membio::server> server_context = test::bare_server_context(version);
   server_context.use_identity_pem(stranger_identity().certificate_chain_pem,
                                   stranger_identity().private_key_pem);
   Channel<membio::client> client(client_context);
@@ -831,10 +819,10 @@ TEST_CASE("pins instead of the chain ignore the name and the dates",
   options.valid_from = -std::chrono::hours(48);
   options.valid_for = std::chrono::hours(24);
   const membio::Identity expired = membio::make_self_signed(options);
-  Context<membio::client> client_context = bare_client(version);
+  Context<membio::client> client_context = test::bare_client_context(version);
   client_context.pin_public_keys({pin_of(expired.certificate_chain_pem)},
                                  PinMode::instead_of_chain);
-  Context<membio::server> server_context = bare_server(version);
+  Context<membio::server> server_context = test::bare_server_context(version);
   server_context.use_identity_pem(expired.certificate_chain_pem,
                                   expired.private_key_pem);
   Channel<membio::client> client(client_context, "example.com");
@@ -850,11 +838,11 @@ TEST_CASE("pins instead of the chain refuse an unpinned self-signed server",
           "[identity][pin]") {
   const TlsVersion version = any_version();
   INFO(test::name_of(version));
-  Context<membio::client> client_context = bare_client(version);
+  Context<membio::client> client_context = test::bare_client_context(version);
   client_context.pin_public_keys(
       {pin_of(test::localhost_identity().certificate_chain_pem)},
       PinMode::instead_of_chain);
-  Context<membio::server> server_context = bare_server(version);
+  Context<membio::server> server_context = test::bare_server_context(version);
   server_context.use_identity_pem(stranger_identity().certificate_chain_pem,
                                   stranger_identity().private_key_pem);
   Channel<membio::client> client(client_context);
@@ -870,7 +858,8 @@ TEST_CASE("pins instead of the chain refuse an unpinned self-signed server",
 }
 
 TEST_CASE("an empty pin list turns pinning off again", "[identity][pin]") {
-  Context<membio::client> client_context = bare_client(TlsVersion::tls1_3);
+  Context<membio::client> client_context =
+      test::bare_client_context(TlsVersion::tls1_3);
   client_context.pin_public_keys(
       {pin_of(stranger_identity().certificate_chain_pem)},
       PinMode::instead_of_chain);
@@ -879,7 +868,8 @@ TEST_CASE("an empty pin list turns pinning off again", "[identity][pin]") {
   client_context.pin_public_keys({}, PinMode::instead_of_chain);
 
   CHECK(client_context.needs_server_name());
-  Context<membio::server> server_context = bare_server(TlsVersion::tls1_3);
+  Context<membio::server> server_context =
+      test::bare_server_context(TlsVersion::tls1_3);
   server_context.use_identity_pem(stranger_identity().certificate_chain_pem,
                                   stranger_identity().private_key_pem);
   Channel<membio::client> client(client_context, "localhost");
