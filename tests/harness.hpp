@@ -135,6 +135,14 @@ inline std::string pattern(std::size_t size, unsigned seed = 1) {
   return bytes;
 }
 
+/// A well-formed handshake record holding a message neither side expects at
+/// the start (a Certificate), which OpenSSL answers with a fatal alert.
+inline std::vector<unsigned char> malformed_record() {
+  return {0x16, 0x03, 0x03, 0x00, 0x08,  // handshake record, 8 bytes
+          0x0b, 0x00, 0x00, 0x04,        // Certificate, 4 bytes
+          0xde, 0xad, 0xbe, 0xef};
+}
+
 /// A printable name for a version, for test sections.
 inline std::string name_of(TlsVersion version) {
   return version == TlsVersion::tls1_3 ? "TLSv1.3" : "TLSv1.2";

@@ -27,6 +27,7 @@ using membio::Role;
 using membio::Status;
 using membio::TlsVersion;
 using membio::test::deliver;
+using membio::test::malformed_record;
 using membio::test::Pair;
 using membio::test::pattern;
 using membio::test::read_all;
@@ -41,14 +42,6 @@ constexpr unsigned char application_data_record = 23;
 // Bytes that do not look like TLS at all: an unknown record type and
 // version. OpenSSL fails on them without sending an alert.
 Bytes garbage() { return Bytes(64, 0x78); }
-
-// A well-formed handshake record holding a message neither side expects at
-// the start (a Certificate), which OpenSSL answers with a fatal alert.
-Bytes malformed_record() {
-  return {0x16, 0x03, 0x03, 0x00, 0x08,  // handshake record, 8 bytes
-          0x0b, 0x00, 0x00, 0x04,        // Certificate, 4 bytes
-          0xde, 0xad, 0xbe, 0xef};
-}
 
 // Writes `plaintext` on `from`, delivers it whole, and returns what `to`
 // reads.

@@ -26,6 +26,7 @@ using membio::MutableBytes;
 using membio::Role;
 using membio::Status;
 using membio::TlsVersion;
+using membio::test::malformed_record;
 using membio::test::Pair;
 using membio::test::pattern;
 using Bytes = std::vector<unsigned char>;
@@ -37,14 +38,6 @@ using Channel = membio::Channel<R>;
 constexpr unsigned char alert_record = 21;
 constexpr unsigned char application_data_record = 23;
 constexpr std::size_t mebibyte = 1024 * 1024;
-
-// A well-formed handshake record holding a message no server expects first
-// (a Certificate), which OpenSSL answers with a fatal alert.
-Bytes malformed_record() {
-  return {0x16, 0x03, 0x03, 0x00, 0x08,  // handshake record, 8 bytes
-          0x0b, 0x00, 0x00, 0x04,        // Certificate, 4 bytes
-          0xde, 0xad, 0xbe, 0xef};
-}
 
 // How a simulated transport cuts the bytes: how many one send takes from
 // the sender's view, how many one receive commits, and how much more space
