@@ -3,8 +3,9 @@
 #ifndef MEMBIO_TESTS_HARNESS_HPP
 #define MEMBIO_TESTS_HARNESS_HPP
 
-#include <cstddef>
 #include <membio/membio.hpp>
+
+#include <cstddef>
 #include <ostream>
 #include <random>
 #include <string>
