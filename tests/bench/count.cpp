@@ -6,8 +6,10 @@
 //   membio_count WORKLOAD IMPLEMENTATION UNITS
 //
 // WORKLOAD is full or resumed (TLS 1.3 handshakes, X25519, ECDSA P-256),
-// bulk (16 KiB turns, AES-128-GCM) or small (turns of 256 writes of 64 B);
-// IMPLEMENTATION is membio, membio-zero-copy, openssl or gnutls. Only the
+// bulk (16 KiB turns, AES-128-GCM), tiny (turns of one 64 B write) or
+// small (turns of 256 writes of 64 B); IMPLEMENTATION is membio,
+// membio-zero-copy, openssl, openssl-release-buffers (raw OpenSSL with
+// SSL_MODE_RELEASE_BUFFERS, as membio sets it) or gnutls. Only the
 // units themselves run inside `counted`; setup and the check afterwards
 // stay outside.
 #include <cstdio>
@@ -26,6 +28,7 @@ namespace membio::bench {
 namespace {
 
 constexpr std::size_t bulk_size = 16384;
+constexpr std::size_t tiny_size = 64;
 
 // instructions.sh has callgrind count inside this function only.
 __attribute__((noinline)) void counted(const std::function<void()>& units) {
@@ -78,6 +81,8 @@ void run_on(Side& side, const std::string& workload, long units) {
     handshakes(side, workload == "resumed", units);
   } else if (workload == "bulk") {
     turns(side, 1, bulk_size, units);
+  } else if (workload == "tiny") {
+    turns(side, 1, tiny_size, units);
   } else if (workload == "small") {
     turns(side, small_message_count, small_message_size, units);
   } else {
@@ -93,8 +98,9 @@ void run(const std::string& workload, const std::string& implementation,
                                   ? Transfer::copying
                                   : Transfer::zero_copy);
     run_on(side, workload, units);
-  } else if (implementation == "openssl") {
-    OpensslSide side(scenario);
+  } else if (implementation == "openssl" ||
+             implementation == "openssl-release-buffers") {
+    OpensslSide side(scenario, implementation != "openssl");
     run_on(side, workload, units);
   } else if (implementation == "gnutls") {
     GnutlsSide side(scenario);
@@ -110,8 +116,9 @@ void run(const std::string& workload, const std::string& implementation,
 int main(int argc, char** argv) {
   if (argc != 4 || std::atol(argv[3]) <= 0) {
     std::fprintf(stderr,
-                 "usage: membio_count full|resumed|bulk|small "
-                 "membio|membio-zero-copy|openssl|gnutls UNITS\n");
+                 "usage: membio_count full|resumed|bulk|tiny|small "
+                 "membio|membio-zero-copy|openssl|openssl-release-buffers|"
+                 "gnutls UNITS\n");
     return 2;
   }
 
