@@ -179,8 +179,6 @@ inline void fail_truncated(ChannelCore& core, const char* operation,
 /// failure, records it.
 inline Step classify(ChannelCore& core, const char* operation, int result,
                      std::error_code& code) {
-  const int reason = ERR_GET_REASON(ERR_peek_error());
-
   switch (SSL_get_error(core.ssl.get(), result)) {
     case SSL_ERROR_WANT_READ:
       return Step::want_input;
@@ -200,7 +198,10 @@ inline Step classify(ChannelCore& core, const char* operation, int result,
       return Step::failed;
 
     case SSL_ERROR_SSL:
-      if (core.input_ended && reason == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+      // The reason is looked up only here: reading the error queue costs
+      // about as much as the rest of a read that finds no data.
+      if (core.input_ended && ERR_GET_REASON(ERR_peek_error()) ==
+                                  SSL_R_UNEXPECTED_EOF_WHILE_READING) {
         fail_truncated(core, operation, code);
         return Step::failed;
       }
