@@ -4,9 +4,10 @@
 //
 // Run it with the path of the file to write, or with no arguments to write
 // loopback.pcapng in the current directory. It prints how to open the file.
+#include <membio/membio.hpp>
+
 #include <cstdio>
 #include <exception>
-#include <membio/membio.hpp>
 #include <string>
 
 namespace {

@@ -1,9 +1,13 @@
 // Tests of capture.hpp: the pcapng file a Capture writes is read back here,
 // block by block and packet by packet, and checked against what was fed.
-#include <array>
+#include <membio/capture.hpp>
+#include <membio/loopback.hpp>
+
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
+
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -11,8 +15,6 @@
 #include <fstream>
 #include <iterator>
 #include <map>
-#include <membio/capture.hpp>
-#include <membio/loopback.hpp>
 #include <random>
 #include <sstream>
 #include <string>

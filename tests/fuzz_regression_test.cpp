@@ -1,10 +1,12 @@
 // Regression tests for what the fuzz targets (tests/fuzz/) found. Each case
 // is rebuilt here from the public API, or from certificate bytes written in
 // hex, and names the target and the minimized input that found it.
+#include <membio/membio.hpp>
+
 #include <catch2/catch_test_macros.hpp>
+
 #include <chrono>
 #include <cstddef>
-#include <membio/membio.hpp>
 #include <string>
 #include <string_view>
 #include <system_error>

@@ -6,7 +6,7 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
 
-#include "harness.hpp"
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
@@ -23,7 +23,7 @@
 #include <thread>
 #include <vector>
 
-#include <sys/stat.h>
+#include "harness.hpp"
 
 namespace {
 

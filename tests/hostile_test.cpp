@@ -8,8 +8,6 @@
 #include <catch2/generators/catch_generators.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
-#include "harness.hpp"
-
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -24,6 +22,8 @@
 #include <system_error>
 #include <utility>
 #include <vector>
+
+#include "harness.hpp"
 
 namespace {
 
@@ -563,8 +563,7 @@ TEST_CASE("a close_notify before the handshake ends fails the channel",
     check_failed(pair.client, code, "handshake",
                  "peer sent close_notify before the handshake finished; 13 "
                  "bytes of plaintext written before it were not sent");
-    CHECK(membio::write_plaintext(pair.client, "more", code) ==
-          Status::closed);
+    CHECK(membio::write_plaintext(pair.client, "more", code) == Status::closed);
     CHECK(code == membio::errc::closed_in_handshake);
   }
 

@@ -2,10 +2,9 @@
 // through a channel, driven by hand with small pump loops.
 #include <membio/io.hpp>
 
-#include "harness.hpp"
-
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -17,6 +16,8 @@
 #include <system_error>
 #include <utility>
 #include <vector>
+
+#include "harness.hpp"
 
 namespace {
 
@@ -59,8 +60,8 @@ void connect(Pair& pair) {
     (void)membio::handshake(pair.client);
     (void)membio::handshake(pair.server);
 
-    const std::size_t moved = deliver(pair.client, pair.server) +
-                              deliver(pair.server, pair.client);
+    const std::size_t moved =
+        deliver(pair.client, pair.server) + deliver(pair.server, pair.client);
     if (moved == 0 && pair.client.handshake_done() &&
         pair.server.handshake_done()) {
       return;
@@ -77,8 +78,7 @@ void feed_in_pieces(Channel<R>& to, const Bytes& ciphertext,
                     const std::function<void()>& after_piece) {
   std::size_t offset = 0;
   while (offset < ciphertext.size()) {
-    const std::size_t size =
-        std::min(next_size(), ciphertext.size() - offset);
+    const std::size_t size = std::min(next_size(), ciphertext.size() - offset);
     membio::feed(to, ConstBytes(ciphertext.data() + offset, size));
     offset += size;
     after_piece();
@@ -116,9 +116,8 @@ std::string send_in_pieces(Channel<From>& from, Channel<To>& to,
   (void)membio::write_plaintext(from, plaintext);
 
   std::string received;
-  feed_in_pieces(to, membio::drain_all(from), next_size, [&] {
-    (void)membio::read_plaintext_into(to, received);
-  });
+  feed_in_pieces(to, membio::drain_all(from), next_size,
+                 [&] { (void)membio::read_plaintext_into(to, received); });
   return received;
 }
 
@@ -317,8 +316,7 @@ TEST_CASE("small writes between two drains share one record",
   std::string expected;
   for (int index = 0; index < 200; ++index) {
     const std::string message = "reply " + std::to_string(index) + "; ";
-    CHECK(membio::write_plaintext(pair.client, message) ==
-          Status::send_output);
+    CHECK(membio::write_plaintext(pair.client, message) == Status::send_output);
     expected += message;
   }
 
@@ -360,8 +358,7 @@ TEST_CASE("a context without write coalescing seals each write at once",
   for (int index = 0; index < 5; ++index) {
     (void)membio::write_plaintext(client, "x");
   }
-  CHECK(count_records(membio::drain_all(client), application_data_record) ==
-        5);
+  CHECK(count_records(membio::drain_all(client), application_data_record) == 5);
 }
 
 TEST_CASE("a handshake and data fed in random fragments arrive intact",
@@ -478,8 +475,7 @@ TEST_CASE("drain_into appends the pending ciphertext to a string or vector",
   }
 }
 
-TEST_CASE("drain_all takes every pending byte and leaves none",
-          "[io][drain]") {
+TEST_CASE("drain_all takes every pending byte and leaves none", "[io][drain]") {
   const TlsVersion version = GENERATE(TlsVersion::tls1_3, TlsVersion::tls1_2);
   INFO(membio::test::name_of(version));
   Pair pair(version);
@@ -1076,8 +1072,7 @@ TEST_CASE("throwing overloads raise the error the error_code ones report",
 
   std::string out;
   CHECK_THROWS_AS(membio::handshake(loud.server), std::system_error);
-  CHECK_THROWS_AS(membio::read_plaintext_into(loud.server, out),
-                  membio::error);
+  CHECK_THROWS_AS(membio::read_plaintext_into(loud.server, out), membio::error);
 }
 
 TEST_CASE("a throwing write after close raises errc::closed",
@@ -1115,8 +1110,8 @@ TEST_CASE("error_code overloads never throw, even when they fail",
   CHECK_NOTHROW(membio::feed_eof(pair.server, code));
   CHECK_NOTHROW((void)membio::drain(pair.server, buffer, code));
   CHECK_NOTHROW((void)membio::drain_into(pair.server, out, code));
-  CHECK_NOTHROW((void)membio::read_plaintext(pair.client, MutableBytes(),
-                                             code));
+  CHECK_NOTHROW(
+      (void)membio::read_plaintext(pair.client, MutableBytes(), code));
   CHECK(code == membio::errc::invalid_argument);
 }
 

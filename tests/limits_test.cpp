@@ -7,8 +7,6 @@
 #include <catch2/generators/catch_generators.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
-#include "harness.hpp"
-
 #include <openssl/bio.h>
 #include <openssl/ssl.h>
 
@@ -18,6 +16,8 @@
 #include <system_error>
 #include <utility>
 #include <vector>
+
+#include "harness.hpp"
 
 namespace {
 

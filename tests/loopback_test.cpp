@@ -2,8 +2,6 @@
 // other in one process.
 #include <membio/loopback.hpp>
 
-#include "harness.hpp"
-
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
 
@@ -11,6 +9,8 @@
 #include <string>
 #include <system_error>
 #include <vector>
+
+#include "harness.hpp"
 
 namespace {
 
@@ -27,8 +27,7 @@ bool contains(const std::string& text, const std::string& part) {
 
 // A client context limited to `version` that trusts an authority other
 // than the one that issued the server's certificate.
-membio::Context<membio::client> distrusting_client_context(
-    TlsVersion version) {
+membio::Context<membio::client> distrusting_client_context(TlsVersion version) {
   static const membio::CertificateAuthority stranger("membio stranger CA");
   membio::Context<membio::client> context;
   context.trust_pem(stranger.certificate_pem());

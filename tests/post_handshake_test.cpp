@@ -5,13 +5,13 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
 
-#include "harness.hpp"
-
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <system_error>
 #include <utility>
+
+#include "harness.hpp"
 
 namespace {
 

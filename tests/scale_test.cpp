@@ -6,8 +6,6 @@
 
 #include <catch2/catch_test_macros.hpp>
 
-#include "harness.hpp"
-
 #include <openssl/ssl.h>
 
 #include <algorithm>
@@ -20,6 +18,8 @@
 #include <system_error>
 #include <utility>
 #include <vector>
+
+#include "harness.hpp"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define MEMBIO_TEST_SANITIZED 1
@@ -143,12 +143,11 @@ std::size_t interleave(std::vector<Pair>& pairs, std::mt19937& random,
     const std::size_t slot = random() % active.size();
     Pair& pair = pairs[active[slot]];
     if (++steps % 4096 == 0) peak = std::max(peak, heap_in_use());
-    const bool ok =
-        random() % 2
-            ? advance(pair.client, pair.to_client, pair.to_server,
-                      pair.client_got, random, pair.failure)
-            : advance(pair.server, pair.to_server, pair.to_client,
-                      pair.server_got, random, pair.failure);
+    const bool ok = random() % 2
+                        ? advance(pair.client, pair.to_client, pair.to_server,
+                                  pair.client_got, random, pair.failure)
+                        : advance(pair.server, pair.to_server, pair.to_client,
+                                  pair.server_got, random, pair.failure);
 
     if (!ok || finished(pair)) {
       active[slot] = active.back();
@@ -276,9 +275,9 @@ TEST_CASE(
   pairs.clear();
   pairs.shrink_to_fit();
   const long long heap_after = heap_in_use();
-  const double seconds = std::chrono::duration<double>(
-                             std::chrono::steady_clock::now() - start)
-                             .count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
 
   WARN(pair_count << " pairs, seed " << seed << ": " << handshake_steps
                   << " handshake steps, " << data_steps << " data steps, "
@@ -291,13 +290,12 @@ TEST_CASE(
   const double alive = static_cast<double>(heap_alive - heap_before);
   const double busiest = static_cast<double>(peak - heap_before);
   WARN("heap in use before: " << kib(static_cast<double>(heap_before)));
-  WARN("established and idle: +" << kib(alive) << ", "
-                                 << kib(alive / pair_count) << " per pair, "
-                                 << kib(alive / (2 * pair_count))
-                                 << " per channel");
-  WARN("highest sample while busy: +"
-       << kib(busiest) << ", " << kib(busiest / (2 * pair_count))
-       << " per channel");
+  WARN("established and idle: +"
+       << kib(alive) << ", " << kib(alive / pair_count) << " per pair, "
+       << kib(alive / (2 * pair_count)) << " per channel");
+  WARN("highest sample while busy: +" << kib(busiest) << ", "
+                                      << kib(busiest / (2 * pair_count))
+                                      << " per channel");
   WARN("after destroying the pairs: "
        << kib(static_cast<double>(heap_after - heap_before))
        << " above the start");

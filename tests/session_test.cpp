@@ -7,8 +7,6 @@
 #include <catch2/generators/catch_generators.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 
-#include "harness.hpp"
-
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
@@ -27,6 +25,8 @@
 #include <system_error>
 #include <utility>
 #include <vector>
+
+#include "harness.hpp"
 
 namespace membio {
 
@@ -1321,9 +1321,10 @@ TEST_CASE("early data is accepted after a connection without close_notify",
   CHECK(connection.client.early_data() == EarlyData::accepted);
 }
 
-TEST_CASE("servers sharing a ticket key stop sharing sessions once early "
-          "data is on, to keep replay protection",
-          "[session][early_data][ticket_keys]") {
+TEST_CASE(
+    "servers sharing a ticket key stop sharing sessions once early "
+    "data is on, to keep replay protection",
+    "[session][early_data][ticket_keys]") {
   const TicketKey key = TicketKey::generate();
   const Context<membio::client> client_context = test::client_context();
   Context<membio::server> first = server_with_keys(TlsVersion::tls1_3, {key});

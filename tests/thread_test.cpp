@@ -7,8 +7,6 @@
 
 #include <catch2/catch_test_macros.hpp>
 
-#include "harness.hpp"
-
 #include <openssl/ssl.h>
 
 #include <array>
@@ -23,6 +21,8 @@
 #include <system_error>
 #include <thread>
 #include <vector>
+
+#include "harness.hpp"
 
 namespace {
 
@@ -41,8 +41,8 @@ constexpr int connections_per_thread = 50;
 constexpr std::size_t bytes_per_thread = 64 * 1024;  // Each way.
 
 // Whole flights, typical segment sizes, odd pieces and single bytes.
-constexpr std::array<std::size_t, 8> fragment_sizes = {0, 1400, 0,  512,
-                                                       0, 97,   0,  1};
+constexpr std::array<std::size_t, 8> fragment_sizes = {0, 1400, 0, 512,
+                                                       0, 97,   0, 1};
 
 // What the contexts' callbacks counted: totals across all threads, and each
 // thread's own share, which shows that a callback runs on the thread of the
@@ -279,8 +279,8 @@ Report work(int thread, const Context<membio::client>& client_context,
 
   for (int index = 0; index < workload.connections; ++index) {
     Plan plan;
-    plan.version = (index + thread) % 2 ? TlsVersion::tls1_2
-                                        : TlsVersion::tls1_3;
+    plan.version =
+        (index + thread) % 2 ? TlsVersion::tls1_2 : TlsVersion::tls1_3;
     plan.fragment_size = fragment_sizes[(index + thread) % 8];
     const std::size_t begin = bytes_per_thread * index / workload.connections;
     const std::size_t end =
@@ -288,8 +288,8 @@ Report work(int thread, const Context<membio::client>& client_context,
     plan.to_server = up.substr(begin, end - begin);
     plan.to_client = down.substr(begin, end - begin);
     Bytes borrowed;
-    plan.session = choose_session(thread, index, plan.version, workload,
-                                  shelf, own, borrowed);
+    plan.session = choose_session(thread, index, plan.version, workload, shelf,
+                                  own, borrowed);
 
     const Outcome outcome = connect(client_context, server_context, plan);
     record(report, thread, index, plan, outcome, workload);

@@ -6,8 +6,6 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
 
-#include "harness.hpp"
-
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
@@ -17,6 +15,8 @@
 #include <system_error>
 #include <utility>
 #include <vector>
+
+#include "harness.hpp"
 
 namespace {
 
@@ -357,9 +357,10 @@ TEST_CASE("a commit after another call on the channel is refused",
   }
 }
 
-TEST_CASE("sending calls between incoming_space and its commit leave the "
-          "space valid",
-          "[io][zero_copy]") {
+TEST_CASE(
+    "sending calls between incoming_space and its commit leave the "
+    "space valid",
+    "[io][zero_copy]") {
   Pair pair;
   Channel<Role::client>& client = pair.client;
   unsigned char buffer[16];

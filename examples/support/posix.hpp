@@ -74,8 +74,7 @@ inline AddressList resolve(const std::string& host, const std::string& port,
   addrinfo* found = nullptr;
   const int status = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found);
   if (status != 0) {
-    throw std::runtime_error("resolve " + host + ": " +
-                             ::gai_strerror(status));
+    throw std::runtime_error("resolve " + host + ": " + ::gai_strerror(status));
   }
   return AddressList(found);
 }

@@ -221,9 +221,8 @@ class CertificateAuthority {
   Identity issue(const CertificateOptions& options = {}) const {
     detail::ErrorQueueScope scope;
     const detail::PkeyHandle key = detail::generate_key(options.key_type);
-    const detail::X509Handle leaf =
-        detail::make_certificate(options, key.get(), certificate_.get(),
-                                 key_.get(), /*is_ca=*/false);
+    const detail::X509Handle leaf = detail::make_certificate(
+        options, key.get(), certificate_.get(), key_.get(), /*is_ca=*/false);
     return {Certificate(leaf.get()).to_pem() + chain_pem_,
             detail::key_to_pem(key.get())};
   }

@@ -9,6 +9,8 @@ namespace membio {
 
 /// What the caller must do after an operation. Never an error: errors come
 /// through `std::error_code` or `membio::error`.
+// clang-format 14 takes the attribute for a name and breaks the enum apart.
+// clang-format off
 enum class [[nodiscard]] Status {
   /// The operation is complete and no ciphertext waits to be sent.
   done,
@@ -24,6 +26,7 @@ enum class [[nodiscard]] Status {
   /// The peer sent close_notify: no more plaintext will arrive.
   closed,
 };
+// clang-format on
 
 /// What `read_plaintext` returns: how many bytes it read, and what to do
 /// next when it read none.
@@ -65,10 +68,14 @@ enum class CloseState {
 /// The enumerator's name, e.g. "send_output".
 constexpr const char* to_string(Status status) noexcept {
   switch (status) {
-    case Status::done: return "done";
-    case Status::need_input: return "need_input";
-    case Status::send_output: return "send_output";
-    case Status::closed: return "closed";
+    case Status::done:
+      return "done";
+    case Status::need_input:
+      return "need_input";
+    case Status::send_output:
+      return "send_output";
+    case Status::closed:
+      return "closed";
   }
   return "unknown";
 }
@@ -76,12 +83,18 @@ constexpr const char* to_string(Status status) noexcept {
 /// The enumerator's name, e.g. "close_sent".
 constexpr const char* to_string(CloseState state) noexcept {
   switch (state) {
-    case CloseState::open: return "open";
-    case CloseState::close_sent: return "close_sent";
-    case CloseState::close_received: return "close_received";
-    case CloseState::closed: return "closed";
-    case CloseState::truncated: return "truncated";
-    case CloseState::failed: return "failed";
+    case CloseState::open:
+      return "open";
+    case CloseState::close_sent:
+      return "close_sent";
+    case CloseState::close_received:
+      return "close_received";
+    case CloseState::closed:
+      return "closed";
+    case CloseState::truncated:
+      return "truncated";
+    case CloseState::failed:
+      return "failed";
   }
   return "unknown";
 }

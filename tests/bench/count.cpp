@@ -94,9 +94,8 @@ void run(const std::string& workload, const std::string& implementation,
          long units) {
   const Scenario scenario;
   if (implementation == "membio" || implementation == "membio-zero-copy") {
-    MembioSide side(scenario, implementation == "membio"
-                                  ? Transfer::copying
-                                  : Transfer::zero_copy);
+    MembioSide side(scenario, implementation == "membio" ? Transfer::copying
+                                                         : Transfer::zero_copy);
     run_on(side, workload, units);
   } else if (implementation == "openssl" ||
              implementation == "openssl-release-buffers") {

@@ -226,9 +226,9 @@ void add_handshake_plans(std::vector<Plan>& plans, const Options& options) {
   const auto restore = [](auto& side) {
     return session_restore_microseconds(side);
   };
-  Group restore_group = describe(
-      "session restore", "of which: offering the saved session, per resumption",
-      "us");
+  Group restore_group =
+      describe("session restore",
+               "of which: offering the saved session, per resumption", "us");
   restore_group.compared = false;
   plans.push_back(
       {restore_group,

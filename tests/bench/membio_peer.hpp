@@ -3,9 +3,10 @@
 #ifndef MEMBIO_BENCH_MEMBIO_PEER_HPP
 #define MEMBIO_BENCH_MEMBIO_PEER_HPP
 
+#include <membio/membio.hpp>
+
 #include <algorithm>
 #include <cstring>
-#include <membio/membio.hpp>
 #include <stdexcept>
 #include <string>
 #include <utility>

@@ -108,14 +108,14 @@ inline std::vector<Line> table_lines(const std::vector<Group>& groups) {
         title +=
             path == std::string_view("membio") ? ", copying" : ", zero-copy";
       const auto ratio = [&](const char* baseline) {
-        return group.compared ? format_ratio(group.summary(path),
-                                             group.summary(baseline))
-                              : std::string("-");
+        return group.compared
+                   ? format_ratio(group.summary(path), group.summary(baseline))
+                   : std::string("-");
       };
-      lines.push_back({{title, group.unit, format_cell(group, path),
-                        format_cell(group, "openssl"),
-                        format_cell(group, "gnutls"), ratio("openssl"),
-                        ratio("gnutls")}});
+      lines.push_back(
+          {{title, group.unit, format_cell(group, path),
+            format_cell(group, "openssl"), format_cell(group, "gnutls"),
+            ratio("openssl"), ratio("gnutls")}});
     }
   }
   return lines;

@@ -3,8 +3,9 @@
 #ifndef MEMBIO_BENCH_SCENARIO_HPP
 #define MEMBIO_BENCH_SCENARIO_HPP
 
-#include <map>
 #include <membio/credentials.hpp>
+
+#include <map>
 #include <string>
 
 namespace membio::bench {

@@ -174,8 +174,7 @@ double bulk_megabytes_per_second(Side& side, std::size_t write_size,
     }
   };
   const double rate =
-      units_per_second(batch, static_cast<double>(turns * write_size),
-                       seconds);
+      units_per_second(batch, static_cast<double>(turns * write_size), seconds);
   expect_intact_turn(pair, plaintext, 1);
   return rate / 1e6;
 }

@@ -13,13 +13,14 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 #endif
 
+#include <membio/membio.hpp>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <membio/membio.hpp>
 #include <string>
 #include <string_view>
 #include <system_error>

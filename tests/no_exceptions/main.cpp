@@ -179,14 +179,13 @@ void check_channel_refusals(Checks& checks,
   std::error_code code;
   const membio::Context<membio::server> no_identity;
   const auto server = Channel<membio::server>::make(no_identity, code);
-  checks.expect(!server && code == membio::errc::no_certificate,
-                "server channel without an identity refused: " +
-                    code.message());
+  checks.expect(
+      !server && code == membio::errc::no_certificate,
+      "server channel without an identity refused: " + code.message());
 
   const auto unnamed = Channel<membio::client>::make(cc, "", code);
   checks.expect(!unnamed && code == membio::errc::invalid_argument,
-                "client channel with an empty name refused: " +
-                    code.message());
+                "client channel with an empty name refused: " + code.message());
 
   const auto named = Channel<membio::client>::make(cc, "localhost", code);
   checks.expect(named && !code, "client channel made without throwing");

@@ -8,10 +8,11 @@
 // server answers "membio hears you over TLS <version>" and then 100 KiB of
 // dots ending in "membio bulk data ends here", so that records span many
 // TCP segments; then both close.
-#include <cstdio>
-#include <exception>
 #include <membio/capture.hpp>
 #include <membio/loopback.hpp>
+
+#include <cstdio>
+#include <exception>
 #include <stdexcept>
 #include <string>
 

@@ -106,8 +106,8 @@ class ByteQueue {
       std::memmove(storage_.get(), data(), used);
     } else {
       const std::size_t grown = std::max({needed, 2 * capacity_, kMinimum});
-      std::unique_ptr<unsigned char[]> bigger(new (std::nothrow)
-                                                  unsigned char[grown]);
+      std::unique_ptr<unsigned char[]> bigger(
+          new (std::nothrow) unsigned char[grown]);
       if (!bigger) return false;
       if (used) std::memcpy(bigger.get(), data(), used);
       storage_ = std::move(bigger);
@@ -123,8 +123,8 @@ class ByteQueue {
   void shrink() noexcept {
     const std::size_t used = size();
     const std::size_t smaller = std::max(2 * used, kMinimum);
-    std::unique_ptr<unsigned char[]> block(new (std::nothrow)
-                                               unsigned char[smaller]);
+    std::unique_ptr<unsigned char[]> block(
+        new (std::nothrow) unsigned char[smaller]);
     if (!block) return;
 
     std::memcpy(block.get(), data(), used);

@@ -88,8 +88,10 @@ inline bool begin(ChannelCore* core, const char* operation,
   }
 
   core->message.clear();
-  core->callback_failure.clear();  // What a callback said of an earlier call.
-  core->space_offered = 0;  // Any other call ends a zero-copy receive.
+  // What a callback said of an earlier call is forgotten, and so is the
+  // space incoming_space offered: any other call ends a zero-copy receive.
+  core->callback_failure.clear();
+  core->space_offered = 0;
   if (core->failure) {
     code = core->failure;
     core->message = std::string(operation) +
@@ -284,8 +286,8 @@ inline bool flush_queued(ChannelCore& core, const char* operation,
 /// the channel: the handshake can never complete, so the plaintext queued
 /// for it could never be sent, and a channel waiting for input would wait
 /// forever.
-inline bool handshake_step(ChannelCore& core, const char* operation,
-                           int result, std::error_code& code) {
+inline bool handshake_step(ChannelCore& core, const char* operation, int result,
+                           std::error_code& code) {
   const Step step = classify(core, operation, result, code);
   if (step != Step::peer_closed) return step != Step::failed;
 
