@@ -1021,6 +1021,20 @@ Context<membio::server> early_data_server(std::uint32_t max_bytes,
 
 bool accept_all(std::string_view) { return true; }
 
+// What most early data tests start from: a client context, a server
+// context taking early data up to `max_bytes` through `accept`, and a
+// session the client saved from a full handshake with that server.
+struct EarlyDataSetup {
+  EarlyDataSetup(std::uint32_t max_bytes, membio::EarlyDataCallback accept,
+                 Ending ending = Ending::orderly_close)
+      : server_context(early_data_server(max_bytes, std::move(accept))),
+        saved(saved_session(client_context, server_context, ending)) {}
+
+  const Context<membio::client> client_context = test::client_context();
+  const Context<membio::server> server_context;
+  const Bytes saved;
+};
+
 // One `read_plaintext` on the server: the bytes and whether they were early.
 struct Received {
   std::string text;
@@ -1047,17 +1061,18 @@ struct EarlyConnection : Connection {
       throw std::logic_error("early data left nothing to send");
     }
   }
+
+  EarlyConnection(const EarlyDataSetup& setup, std::string_view early)
+      : EarlyConnection(setup.client_context, setup.server_context, setup.saved,
+                        early) {}
 };
 
 }  // namespace
 
 TEST_CASE("accepted early data is read flagged as early, later data is not",
           "[session][early_data]") {
-  const Context<membio::client> client_context = test::client_context();
-  const Context<membio::server> server_context =
-      early_data_server(1024, accept_all);
-  const Bytes saved = saved_session(client_context, server_context);
-  EarlyConnection connection(client_context, server_context, saved, "GET /");
+  const EarlyDataSetup setup(1024, accept_all);
+  EarlyConnection connection(setup, "GET /");
   Loopback loopback(connection.client, connection.server);
 
   loopback.handshake();
@@ -1079,11 +1094,8 @@ TEST_CASE("accepted early data is read flagged as early, later data is not",
 
 TEST_CASE("a server that took early data flushes before its handshake ends",
           "[session][early_data][coalescing]") {
-  const Context<membio::client> client_context = test::client_context();
-  const Context<membio::server> server_context =
-      early_data_server(1024, accept_all);
-  const Bytes saved = saved_session(client_context, server_context);
-  EarlyConnection connection(client_context, server_context, saved, "GET /");
+  const EarlyDataSetup setup(1024, accept_all);
+  EarlyConnection connection(setup, "GET /");
   membio::feed(connection.server, membio::drain_all(connection.client));
   std::error_code code;
 
@@ -1104,20 +1116,17 @@ TEST_CASE("a server that took early data flushes before its handshake ends",
 
 TEST_CASE("a session taken before a handshake ends survives its channel",
           "[session][early_data]") {
-  const Context<membio::client> client_context = test::client_context();
-  const Context<membio::server> server_context =
-      early_data_server(1024, accept_all);
-  const Bytes saved = saved_session(client_context, server_context);
+  const EarlyDataSetup setup(1024, accept_all);
 
   // OpenSSL marks the session of a connection freed unfinished as not
   // resumable; a Session taken from it is a copy that keeps its state.
   membio::Session taken;
   {
-    EarlyConnection unfinished(client_context, server_context, saved, "a");
+    EarlyConnection unfinished(setup, "a");
     taken = membio::current_session(unfinished.client);
   }
 
-  Connection again(client_context, server_context);
+  Connection again(setup.client_context, setup.server_context);
   membio::restore_session(again.client, taken);
   CHECK(membio::write_early_plaintext(again.client, "b") ==
         Status::send_output);
@@ -1128,11 +1137,8 @@ TEST_CASE("a session taken before a handshake ends survives its channel",
 
 TEST_CASE("a server reads early data before its handshake finishes",
           "[session][early_data]") {
-  const Context<membio::client> client_context = test::client_context();
-  const Context<membio::server> server_context =
-      early_data_server(1024, accept_all);
-  const Bytes saved = saved_session(client_context, server_context);
-  EarlyConnection connection(client_context, server_context, saved, "GET /");
+  const EarlyDataSetup setup(1024, accept_all);
+  EarlyConnection connection(setup, "GET /");
 
   // Only the client's first flight has arrived.
   membio::feed(connection.server, membio::drain_all(connection.client));
@@ -1150,12 +1156,9 @@ TEST_CASE("a server reads early data before its handshake finishes",
 
 TEST_CASE("early data exactly at the server's limit is accepted",
           "[session][early_data]") {
-  const Context<membio::client> client_context = test::client_context();
-  const Context<membio::server> server_context =
-      early_data_server(16, accept_all);
-  const Bytes saved = saved_session(client_context, server_context);
+  const EarlyDataSetup setup(16, accept_all);
   const std::string sixteen(16, 'x');
-  EarlyConnection connection(client_context, server_context, saved, sixteen);
+  EarlyConnection connection(setup, sixteen);
 
   Loopback(connection.client, connection.server).handshake();
   CHECK(connection.client.early_data() == EarlyData::accepted);
@@ -1164,12 +1167,9 @@ TEST_CASE("early data exactly at the server's limit is accepted",
 
 TEST_CASE("early data over the limit fails the client channel for good",
           "[session][early_data][errors]") {
-  const Context<membio::client> client_context = test::client_context();
-  const Context<membio::server> server_context =
-      early_data_server(16, accept_all);
-  const Bytes saved = saved_session(client_context, server_context);
-  Connection connection(client_context, server_context);
-  membio::restore_session(connection.client, saved);
+  const EarlyDataSetup setup(16, accept_all);
+  Connection connection(setup.client_context, setup.server_context);
+  membio::restore_session(connection.client, setup.saved);
 
   std::error_code code;
   const std::string seventeen(17, 'x');
@@ -1191,11 +1191,8 @@ TEST_CASE("early data over the limit fails the client channel for good",
 
 TEST_CASE("refused early data never reaches the server and is sent again",
           "[session][early_data]") {
-  const Context<membio::client> client_context = test::client_context();
-  const Context<membio::server> server_context =
-      early_data_server(1024, [](std::string_view) { return false; });
-  const Bytes saved = saved_session(client_context, server_context);
-  EarlyConnection connection(client_context, server_context, saved, "GET /");
+  const EarlyDataSetup setup(1024, [](std::string_view) { return false; });
+  EarlyConnection connection(setup, "GET /");
   Loopback loopback(connection.client, connection.server);
 
   loopback.handshake();
@@ -1214,14 +1211,11 @@ TEST_CASE("refused early data never reaches the server and is sent again",
 TEST_CASE("the early data callback receives the server name the client sent",
           "[session][early_data]") {
   std::vector<std::string> names;
-  const Context<membio::client> client_context = test::client_context();
-  const Context<membio::server> server_context =
-      early_data_server(1024, [&names](std::string_view name) {
-        names.emplace_back(name);
-        return true;
-      });
-  const Bytes saved = saved_session(client_context, server_context);
-  EarlyConnection connection(client_context, server_context, saved, "GET /");
+  const EarlyDataSetup setup(1024, [&names](std::string_view name) {
+    names.emplace_back(name);
+    return true;
+  });
+  EarlyConnection connection(setup, "GET /");
 
   Loopback(connection.client, connection.server).handshake();
   CHECK(names == std::vector<std::string>{"localhost"});
@@ -1230,13 +1224,10 @@ TEST_CASE("the early data callback receives the server name the client sent",
 
 TEST_CASE("an early data callback that throws rejects without failing",
           "[session][early_data][errors]") {
-  const Context<membio::client> client_context = test::client_context();
-  const Context<membio::server> server_context =
-      early_data_server(1024, [](std::string_view) -> bool {
-        throw std::runtime_error("no replay cache");
-      });
-  const Bytes saved = saved_session(client_context, server_context);
-  EarlyConnection connection(client_context, server_context, saved, "GET /");
+  const EarlyDataSetup setup(1024, [](std::string_view) -> bool {
+    throw std::runtime_error("no replay cache");
+  });
+  EarlyConnection connection(setup, "GET /");
   Loopback loopback(connection.client, connection.server);
 
   std::error_code code;
@@ -1290,16 +1281,13 @@ TEST_CASE("a client without a restored session cannot write early data",
 
 TEST_CASE("a server refuses a ticket's early data the second time",
           "[session][early_data][replay]") {
-  const Context<membio::client> client_context = test::client_context();
-  const Context<membio::server> server_context =
-      early_data_server(1024, accept_all);
-  const Bytes saved = saved_session(client_context, server_context);
+  const EarlyDataSetup setup(1024, accept_all);
 
-  EarlyConnection first(client_context, server_context, saved, "GET /");
+  EarlyConnection first(setup, "GET /");
   Loopback(first.client, first.server).handshake();
   CHECK(first.client.early_data() == EarlyData::accepted);
 
-  EarlyConnection replay(client_context, server_context, saved, "GET /");
+  EarlyConnection replay(setup, "GET /");
   Loopback loopback(replay.client, replay.server);
   loopback.handshake();
   CHECK(replay.client.early_data() == EarlyData::rejected);
@@ -1309,12 +1297,8 @@ TEST_CASE("a server refuses a ticket's early data the second time",
 
 TEST_CASE("early data is accepted after a connection without close_notify",
           "[session][early_data][close]") {
-  const Context<membio::client> client_context = test::client_context();
-  const Context<membio::server> server_context =
-      early_data_server(1024, accept_all);
-  const Bytes saved =
-      saved_session(client_context, server_context, Ending::dropped);
-  EarlyConnection connection(client_context, server_context, saved, "GET /");
+  const EarlyDataSetup setup(1024, accept_all, Ending::dropped);
+  EarlyConnection connection(setup, "GET /");
 
   Loopback(connection.client, connection.server).handshake();
   CHECK(connection.client.resumed());
